@@ -52,6 +52,7 @@ lint: venv-test
 	ruff check plugins tests tools
 	yamllint --strict .
 	ansible-lint --offline --profile production
+	python tools/role_docs.py --check
 
 sanity: venv-test
 	tools/sanity

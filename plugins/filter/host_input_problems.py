@@ -117,11 +117,16 @@ def host_input_problems(data: Any) -> list[str]:
             problems.append(f"{label} has no repo (the URL or path to clone)")
         if not repo.get("dest"):
             problems.append(f"{label} has no dest (the folder to clone into)")
-    dests = Counter(str(r["dest"]) for r in repos if r.get("dest"))
+        elif not str(repo["dest"]).startswith("/"):
+            problems.append(f"{label} needs an absolute dest, got {repo['dest']!r}")
+    dests = Counter(str(r["dest"]).rstrip("/") or "/" for r in repos if r.get("dest"))
     problems.extend(f"{count} repositories share dest {dest}" for dest, count in dests.items() if count > 1)
 
     for position, folder in enumerate(data.get("folders") or [], start=1):
-        path = folder.get("path") if isinstance(folder, dict) else None
+        if not isinstance(folder, dict):
+            problems.append(f"folder #{position} is not a mapping with a path: {folder!r}")
+            continue
+        path = folder.get("path")
         if not path or not str(path).startswith("/"):
             problems.append(f"folder #{position} needs an absolute path, got {path!r}")
     return problems
