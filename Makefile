@@ -14,12 +14,13 @@ export PY_COLORS ?= 0
 
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help demo test venv venv-test engine lab-up lab-down unit lint sanity lab-checks molecule clean
+.PHONY: help demo test venv venv-test engine lab-up lab-down unit lint sanity lab-checks arm64 molecule clean
 
 help:
 	@echo "make demo      lab up + ansible-playbook site.yml -i inventories/lab"
 	@echo "make test      unit tests, yamllint, ansible-lint, ansible-test sanity, Molecule"
 	@echo "make lab-up    bring the lab up          make lab-down   tear it down"
+	@echo "make arm64     the host role's package step in an arm64 container (qemu-user)"
 
 $(VENV)/.controller: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,10 +62,14 @@ sanity: venv-test
 lab-checks: venv-test engine
 	pytest -q tests/lab
 
+# The host role's package step on arm64 Debian, in a container under qemu-user.
+arm64: venv engine
+	tools/arm64-check
+
 molecule: venv-test engine
 	for scenario in $(SCENARIOS); do molecule test -s $$scenario; done
 
-test: unit lint sanity lab-checks molecule
+test: unit lint sanity lab-checks arm64 molecule
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .ansible tests/output
