@@ -12,22 +12,14 @@ shows whether the check play stops everyone or just the host at fault.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = "playbooks/host.yml"
-ANSIBLE_PLAYBOOK = (
-    shutil.which("ansible-playbook", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-    or "ansible-playbook"
-)
 
 SOUND_HOST = "steady"
 BAD_HOST = "faulty"
@@ -38,12 +30,6 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostBadInputTestKeyNotARealKey000000
 SOUND_REPO_URL = "https://git.example.invalid/drover/app.git"
 BAD_REPO_URL = "https://git.example.invalid/drover/no-dest.git"
 EDIT_PATH = "/etc/drover-bad-input.conf"
-
-RECAP_LINE = re.compile(
-    r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
-    r"\s+failed=(?P<failed>\d+)",
-    re.MULTILINE,
-)
 
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "unknown class": ({"drover_host_class": "toaster"}, ["toaster", "class"]),
@@ -77,39 +63,15 @@ def _inventory(tmp_path: Path, bad_vars: dict[str, Any]) -> Path:
     return inventory
 
 
-def _ansible(tmp_path: Path, inventory: Path, *args: str) -> tuple[int, str]:
-    # Extra vars outrank every other source, so neither the inventory nor a play
-    # can send these runs anywhere but this machine.
-    local = tmp_path / "local.json"
-    local.write_text(json.dumps({"ansible_connection": "local", "ansible_python_interpreter": sys.executable}))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    run = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", str(inventory), PLAYBOOK, "--check", "-e", f"@{local}", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return run.returncode, run.stdout + run.stderr
-
-
-def _recap(output: str) -> dict[str, dict[str, int]]:
-    recap = output.rpartition("PLAY RECAP")[2]
-    return {
-        m["host"]: {key: int(m[key]) for key in ("ok", "changed", "unreachable", "failed")}
-        for m in RECAP_LINE.finditer(recap)
-    }
-
-
 @pytest.mark.parametrize(("bad_vars", "expected"), CASES.values(), ids=CASES.keys())
-def test_bad_input_stops_every_host_in_preflight(tmp_path: Path, bad_vars: dict[str, Any], expected: list[str]) -> None:
-    returncode, output = _ansible(tmp_path, _inventory(tmp_path, bad_vars))
+def test_bad_input_stops_every_host_in_preflight(
+    tmp_path: Path,
+    run_playbook: Callable[..., tuple[int, str]],
+    recap: Callable[[str], dict[str, dict[str, int]]],
+    bad_vars: dict[str, Any],
+    expected: list[str],
+) -> None:
+    returncode, output = run_playbook(PLAYBOOK, _inventory(tmp_path, bad_vars))
 
     assert returncode != 0, output
     for fragment in expected:
@@ -118,14 +80,18 @@ def test_bad_input_stops_every_host_in_preflight(tmp_path: Path, bad_vars: dict[
         f"{SOUND_HOST} went on to provisioning although {BAD_HOST}'s input was refused: "
         "the check play in playbooks/host.yml needs any_errors_fatal: true\n" + output
     )
-    recap = _recap(output)
-    assert set(recap) == {SOUND_HOST, BAD_HOST}, output
-    assert recap[BAD_HOST]["failed"] > 0, output
-    assert recap[SOUND_HOST]["failed"] == 0, output
-    assert [stats["changed"] for stats in recap.values()] == [0, 0], output
+    counts = recap(output)
+    assert set(counts) == {SOUND_HOST, BAD_HOST}, output
+    assert counts[BAD_HOST]["failed"] > 0, output
+    assert counts[SOUND_HOST]["failed"] == 0, output
+    assert [stats["changed"] for stats in counts.values()] == [0, 0], output
 
 
-def test_sound_input_passes_preflight(tmp_path: Path) -> None:
+def test_sound_input_passes_preflight(
+    tmp_path: Path,
+    run_playbook: Callable[..., tuple[int, str]],
+    recap: Callable[[str], dict[str, dict[str, int]]],
+) -> None:
     # --tags cannot isolate the preflight: the check play includes its roles
     # dynamically and untagged, so selecting tags would skip that very play.
     # Skipping every other tag of the playbook instead keeps the untagged connect
@@ -133,17 +99,17 @@ def test_sound_input_passes_preflight(tmp_path: Path) -> None:
     # phases, so the run must succeed outright rather than fail later for want
     # of root, packages or a real sshd on this machine.
     inventory = _inventory(tmp_path, {})
-    returncode, listing = _ansible(tmp_path, inventory, "--list-tags")
+    returncode, listing = run_playbook(PLAYBOOK, inventory, "--list-tags")
     assert returncode == 0, listing
     tags = {tag.strip() for found in re.findall(r"TASK TAGS: \[(.*)\]", listing) for tag in found.split(",")}
     assert tags >= PREFLIGHT_TAGS, listing
     skipped = sorted(tags - PREFLIGHT_TAGS - {"always", ""})
 
-    returncode, output = _ansible(tmp_path, inventory, "--skip-tags", ",".join(skipped))
+    returncode, output = run_playbook(PLAYBOOK, inventory, "--skip-tags", ",".join(skipped))
 
     assert returncode == 0, output
     assert PROVISION_PLAY in output, output
-    recap = _recap(output)
-    assert set(recap) == {SOUND_HOST, BAD_HOST}, output
-    for host, stats in recap.items():
+    counts = recap(output)
+    assert set(counts) == {SOUND_HOST, BAD_HOST}, output
+    for host, stats in counts.items():
         assert stats == {**stats, "changed": 0, "unreachable": 0, "failed": 0}, f"{host}: {stats}\n{output}"

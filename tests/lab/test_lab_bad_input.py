@@ -49,13 +49,17 @@ def test_bad_host_list_fails_before_anything_is_created(
     tmp_path: Path, hosts: list[dict[str, str]], expected: list[str]
 ) -> None:
     extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps({"lab_hosts": hosts, "lab_network_name": NETWORK,
-                                 "lab_inventory_file": str(tmp_path / "hosts.yml")}))
+    extra.write_text(
+        json.dumps({"lab_hosts": hosts, "lab_network_name": NETWORK, "lab_inventory_file": str(tmp_path / "hosts.yml")})
+    )
     containers_before = _docker("ps", "-aq")
 
     run = subprocess.run(
         ["ansible-playbook", "playbooks/lab.yml", "-e", f"@{extra}"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     output = run.stdout + run.stderr
