@@ -884,8 +884,20 @@ class SwarmStack:
         ids = [str(item["ID"]) for item in listed]
         services = self.cli.json(["service", "inspect", *ids])
         task_ids = list(dict.fromkeys(self.cli.lines(["service", "ps", "-q", "--no-trunc", *ids])))
-        tasks = self.cli.json(["inspect", "--type", "task", *task_ids]) if task_ids else []
-        return Snapshot(listed=listed, services=services, tasks=tasks)
+        return Snapshot(listed=listed, services=services, tasks=self.inspect_tasks(task_ids))
+
+    def inspect_tasks(self, task_ids: list[str]) -> list[Any]:
+        """The tasks still there: swarm removes tasks between a listing and their inspection."""
+        if not task_ids:
+            return []
+        result = self.cli.run(["inspect", "--type", "task", *task_ids], check=False)
+        errors = [line for line in result.stderr.splitlines() if line.strip()]
+        if result.rc != 0 and not all("No such task" in line for line in errors):
+            raise DockerCliError(result.argv, result.rc, result.stdout, result.stderr)
+        try:
+            return json.loads(result.stdout) if result.stdout.strip() else []
+        except ValueError as error:
+            raise DockerCliError(result.argv, result.rc, result.stdout, result.stderr, f"not JSON: {error}") from None
 
     def deploy_argv(self, compose: str, prune: bool, with_registry_auth: bool, resolve_image: str) -> list[str]:
         argv = ["stack", "deploy", "--compose-file", compose]
@@ -916,7 +928,7 @@ class SwarmStack:
         if listed.rc != 0 and "nothing found in stack" not in (listed.stderr + listed.stdout).lower():
             raise DockerCliError(listed.argv, listed.rc, listed.stdout, listed.stderr)
         task_ids = list(dict.fromkeys(line.strip() for line in listed.stdout.splitlines() if line.strip()))
-        tasks = self.cli.json(["inspect", "--type", "task", *task_ids]) if listed.rc == 0 and task_ids else []
+        tasks = self.inspect_tasks(task_ids) if listed.rc == 0 else []
         orphaned = [str(t["ID"]) for t in tasks if is_orphaned_job_task(t, _matching_ids(service_ids, t))]
         containers = []
         for line in self.cli.lines(

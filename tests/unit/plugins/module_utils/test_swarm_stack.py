@@ -665,3 +665,32 @@ def test_refusal_recorded_from_the_2010_cli() -> None:
     assert (refused["rc"], refused["stderr"]) == (1, "service once: Unknown mode: replicated-job\n")
     # It had created the stack's network before refusing.
     assert refused["stdout"] == "Creating network fx-job_default\n"
+
+
+# Swarm removes tasks between `service ps` and `inspect`: seen in the lab
+# while a stack was being removed. The tasks still there are kept, the
+# vanished ones are gone; any other error still stops the module.
+@pytest.mark.parametrize(
+    ("rc", "stdout", "stderr", "expected"),
+    [
+        (0, '[{"ID": "a"}, {"ID": "b"}]', "", ["a", "b"]),
+        (1, '[{"ID": "a"}]', "Error: No such task: b\n", ["a"]),
+        (1, "[]", "Error: No such task: a\nError: No such task: b\n", []),
+    ],
+    ids=["all-there", "one-vanished", "all-vanished"],
+)
+def test_inspect_tasks_skips_tasks_removed_meanwhile(rc: int, stdout: str, stderr: str, expected: list[str]) -> None:
+    from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli
+    from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import SwarmStack
+
+    stack = SwarmStack(DockerCli(lambda argv, env: (rc, stdout, stderr)), "probe")
+    assert [task["ID"] for task in stack.inspect_tasks(["a", "b"])] == expected
+
+
+def test_inspect_tasks_still_fails_on_other_errors() -> None:
+    from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli, DockerCliError
+    from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import SwarmStack
+
+    stack = SwarmStack(DockerCli(lambda argv, env: (1, "", "Cannot connect to the Docker daemon\n")), "probe")
+    with pytest.raises(DockerCliError, match="Cannot connect"):
+        stack.inspect_tasks(["a"])
