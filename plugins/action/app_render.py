@@ -1,0 +1,120 @@
+# Copyright: (c) 2026, drover.platform developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""drover.platform.app_render: Compose file + overlay -> stack definition, on the controller.
+
+The documentation is in plugins/modules/app_render.py. The work is in
+module_utils (_app_model, _render_swarm); `render` ties them together and is
+what the tests call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.drover.platform.plugins.module_utils._app_model import (
+    DEFAULT_STRICT_ENVIRONMENTS,
+    AppError,
+    ReportItem,
+    load_app,
+)
+from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
+    DEFAULT_EDGE_ENTRYPOINT,
+    DEFAULT_EDGE_NETWORK,
+    ENDPOINT_MODES,
+    SwarmOptions,
+    default_stack_name,
+    render_swarm,
+)
+
+display = Display()
+
+TARGETS = ("swarm",)
+
+ARGUMENT_SPEC: dict[str, Any] = dict(
+    compose_file=dict(type="path", required=True),
+    project_dir=dict(type="path"),
+    overlay=dict(type="dict", required=True),
+    target=dict(type="str", choices=list(TARGETS), default="swarm"),
+    stack_name=dict(type="str"),
+    endpoint_mode=dict(type="str", choices=list(ENDPOINT_MODES), default="vip"),
+    edge_network=dict(type="str", default=DEFAULT_EDGE_NETWORK),
+    edge_entrypoint=dict(type="str", default=DEFAULT_EDGE_ENTRYPOINT),
+    edge_certresolver=dict(type="str"),
+    strict_environments=dict(type="list", elements="str", default=list(DEFAULT_STRICT_ENVIRONMENTS)),
+    allow=dict(type="list", elements="str", default=[]),
+)
+
+
+def failure_message(items: list[ReportItem]) -> str:
+    """One line per item not allowed, each saying how to allow it."""
+    lines = "\n".join(f"- {item.describe()}" for item in items)
+    return (
+        f"the app cannot be deployed as written: {len(items)} Compose key(s) are not honoured on this target, "
+        f"and nothing allows them:\n{lines}"
+    )
+
+
+def render(params: Mapping[str, Any], compose_file: str) -> dict[str, Any]:
+    """The action's result for validated params, the Compose file's path resolved. Raises AppError on bad input.
+
+    A report item not allowed fails the result, without the definition. With
+    secret contents in the definition, the result is marked no_log.
+    """
+    app = load_app(compose_file, params["overlay"], project_dir=params.get("project_dir"))
+    options = SwarmOptions(
+        stack_name=params.get("stack_name") or default_stack_name(app),
+        endpoint_mode=params.get("endpoint_mode") or "vip",
+        edge_network=params.get("edge_network") or None,
+        edge_entrypoint=params.get("edge_entrypoint") or DEFAULT_EDGE_ENTRYPOINT,
+        edge_certresolver=params.get("edge_certresolver") or None,
+        strict_environments=tuple(params.get("strict_environments") or ()),
+        allow=tuple(params.get("allow") or ()),
+    )
+    stack = render_swarm(app, options)
+    result: dict[str, Any] = {
+        "changed": False,
+        "stack_name": options.stack_name,
+        "environment": app.environment,
+        "services": list(app.services),
+        "images": stack.images,
+        "report": [item.as_dict() for item in stack.report],
+    }
+    if app.warnings:
+        result["warnings"] = list(app.warnings)
+    if stack.blocking:
+        result["failed"] = True
+        result["msg"] = failure_message(stack.blocking)
+        return result
+    result["definition"] = stack.definition
+    if stack.secret_values:
+        result["_ansible_no_log"] = True
+    return result
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            compose_file = self._find_needle("files", params["compose_file"])
+        except AnsibleError as error:
+            raise AnsibleActionFail(f"compose_file {params['compose_file']} was not found: {error.message}") from None
+        if params.get("project_dir"):
+            params["project_dir"] = self._loader.path_dwim(params["project_dir"])
+        try:
+            rendered = render(params, compose_file)
+        except AppError as error:
+            raise AnsibleActionFail(str(error)) from None
+        for warning in rendered.pop("warnings", []):
+            display.warning(warning)
+        result.update(rendered)
+        return result

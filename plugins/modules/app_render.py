@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, drover.platform developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+# The work is done on the controller by the action plugin of the same name
+# (plugins/action/app_render.py); this file holds its documentation.
+
+DOCUMENTATION = r"""
+module: app_render
+short_description: Render the team's Compose file and an environment's overlay as a Swarm stack
+version_added: 0.1.0
+description:
+  - Reads a Compose file the way C(docker compose config) does - interpolation
+    of C(${VAR}), C($VAR), C(${VAR:-default}), C(${VAR-default}),
+    C(${VAR:?error}), C(${VAR?error}), C(${VAR:+alt}), C(${VAR+alt}) and C($$);
+    the project's C(.env) or the environment's env files; profiles; each
+    service's C(env_file) merged under its C(environment) - and applies the
+    environment's O(overlay) (images, replicas, domains, resources,
+    environment values, placement, secret contents).
+  - Turns the result into a stack definition for M(drover.platform.swarm_stack)
+    (RV(definition)), with safe defaults per service - rolling updates that
+    start the new task first and roll back on failure, a monitor period the
+    healthcheck fits in, a restart policy - and Traefik v3 labels for services
+    with a domain.
+  - Writes a conversion report (RV(report)) naming every Compose key Swarm
+    cannot honour. The task fails, before anything is deployed, while the
+    report holds an item whose key is not in O(allow) or the overlay's
+    C(allow); the message lists each one with the C(allow) entry that accepts
+    it.
+  - Runs on the controller only; it reads files there and connects to no host.
+  - The overlay format and what each Compose key becomes are described in
+    C(docs/app.md) of the collection.
+author:
+  - drover.platform developers (@drover-platform)
+extends_documentation_fragment:
+  - drover.platform.attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details:
+      - Renders the same way in check mode; it changes nothing anywhere.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  compose_file:
+    description:
+      - The Compose file, on the controller.
+      - A relative path is looked up like a file of M(ansible.builtin.copy) -
+        in the role's C(files/), the role, then the playbook's C(files/) and
+        directory.
+    type: path
+    required: true
+  project_dir:
+    description:
+      - Where C(.env), the overlay's C(env_files), services' C(env_file) and the
+        C(file) of top-level configs and secrets are found.
+      - Defaults to the Compose file's directory.
+    type: path
+  overlay:
+    description:
+      - The environment's overlay, usually from inventory variables.
+      - C(environment) (required) - the environment's name.
+      - C(profiles) - active Compose profiles. Services with C(profiles) run
+        only when one of theirs is active; others always run. Defaults to the
+        C(COMPOSE_PROFILES) variable, else none.
+      - C(env_files) - files of interpolation variables, relative to
+        O(project_dir), later files winning, as with C(docker compose
+        --env-file). Without it the project's C(.env) is read when present.
+      - C(variables) - interpolation variables; they win over the env files.
+        The controller's environment is never read.
+      - C(services.<name>) - C(image) (replaces the Compose image and
+        C(build)), C(replicas), C(mode) (V(replicated), V(global) or V(job)),
+        C(domain) (route it through the edge), C(port) (the container port
+        the edge sends to; default the only port the service publishes or
+        exposes), C(resources) (C(limits) and C(reservations) of C(cpus),
+        C(memory), C(pids)), C(environment) (merged over the Compose
+        environment; V(null) removes a variable), C(placement) (C(class) and
+        C(arch) - the node labels C(drover.class) and C(drover.arch) the swarm
+        role sets - C(labels) for other node labels, C(constraints),
+        C(max_replicas_per_node)).
+      - C(secrets) and C(configs) - contents of the Compose file's top-level
+        secrets and configs, by name; they replace C(file) or C(environment).
+      - C(allow) - report keys accepted, as O(allow).
+    type: dict
+    required: true
+  target:
+    description:
+      - What to render. Kubernetes manifests will follow.
+    type: str
+    choices: [swarm]
+    default: swarm
+  stack_name:
+    description:
+      - The stack's name; it prefixes the Traefik router and service names, so
+        that the stacks of several environments can share one swarm and edge.
+      - Defaults to C(<app>-<environment>), the app being the Compose file's
+        C(name) or else its directory's name.
+    type: str
+  endpoint_mode:
+    description:
+      - How services are reached inside the swarm. V(vip) is Swarm's default.
+        V(dnsrr) is for swarms without IPVS (the lab); every published port
+        is then published in host mode.
+      - A service whose Compose file says C(deploy.endpoint_mode=dnsrr) keeps it.
+    type: str
+    choices: [vip, dnsrr]
+    default: vip
+  edge_network:
+    description:
+      - The external overlay network the edge router (Traefik) shares with
+        routed services. Every service with a domain joins it, as well as its
+        own networks.
+      - An empty string turns the edge off; a domain in the overlay is then an
+        error.
+    type: str
+    default: drover-edge
+  edge_entrypoint:
+    description:
+      - The Traefik entry point routed services are served on.
+    type: str
+    default: websecure
+  edge_certresolver:
+    description:
+      - A Traefik certificate resolver (ACME) for the routers, in production.
+    type: str
+  strict_environments:
+    description:
+      - Environments whose images must carry a version tag or a digest; an
+        image tagged C(:latest), or not tagged at all, fails the task there.
+    type: list
+    elements: str
+    default: [preprod, prod]
+  allow:
+    description:
+      - Report keys the user accepts, on top of the overlay's C(allow). An
+        entry is a key (V(depends_on.condition)) or C(<service>:<key>) for one
+        service only (V(db:volumes.bind)).
+    type: list
+    elements: str
+    default: []
+notes:
+  - B(Secrets.) The contents of secrets are in RV(definition) only, never in
+    RV(report) or in a message. When the definition holds secret contents,
+    the whole result is marked C(no_log), so that no callback prints it, and
+    the registered variable keeps it for M(drover.platform.swarm_stack), which
+    keeps them out of its own output. To read the report in a job log, print
+    C(<registered>.report), which holds no secret.
+  - Any C($) in the model is written as C($$) in RV(definition), since
+    C(docker stack deploy) interpolates the file once more; values arrive as
+    the Compose file and the overlay meant them.
+  - Compose C(extends) and C(include) are not resolved; the task fails naming them.
+seealso:
+  - module: drover.platform.swarm_stack
+  - name: Compose Specification
+    description: The file format the renderer reads.
+    link: https://docs.docker.com/reference/compose-file/
+  - name: Traefik Swarm provider
+    description: The labels routed services get.
+    link: https://doc.traefik.io/traefik/routing/providers/swarm/
+"""
+
+EXAMPLES = r"""
+- name: Render the app for this environment
+  drover.platform.app_render:
+    compose_file: "{{ playbook_dir }}/../apps/demo/compose.yml"
+    overlay:
+      environment: prod
+      env_files: [env/prod.env]
+      services:
+        web:
+          image: registry.lab:5000/demo/web@sha256:0d5b0ab9fd0ea4c2bc60d3b4ec1c2f3d3d0d1a2c7bd9a38e4c3f1c4b2a1e0f9d
+          replicas: 2
+          domain: demo.example.com
+          resources: {limits: {cpus: "0.5", memory: 128M}}
+        db:
+          placement: {class: nuc}
+      secrets:
+        db_password: "{{ vault_demo_db_password }}"
+    edge_certresolver: letsencrypt
+  run_once: true
+  register: __stack_render
+
+- name: Show the conversion report (it holds no secret)
+  ansible.builtin.debug:
+    var: __stack_render.report
+  run_once: true
+
+- name: Deploy it
+  drover.platform.swarm_stack:
+    name: "{{ __stack_render.stack_name }}"
+    definition: "{{ __stack_render.definition }}"
+  run_once: true
+  delegate_to: "{{ groups['swarm_managers'] | first }}"
+
+- name: In the lab (no IPVS), accepting what the lab cannot honour
+  drover.platform.app_render:
+    compose_file: apps/demo/compose.yml
+    overlay:
+      environment: lab
+      profiles: [debug]
+      allow: [build, deploy.update_config.order]
+    endpoint_mode: dnsrr
+  run_once: true
+"""
+
+RETURN = r"""
+definition:
+  description:
+    - The stack, in the Compose file format M(drover.platform.swarm_stack)
+      takes as its O(drover.platform.swarm_stack#module:definition).
+    - Top-level configs and secrets carry C(content).
+  returned: success
+  type: dict
+  sample:
+    version: "3.9"
+    services:
+      web:
+        image: registry.lab:5000/demo/web:1.4.0
+        networks: [default, drover-edge]
+        deploy:
+          mode: replicated
+          replicas: 2
+          endpoint_mode: vip
+          labels:
+            traefik.enable: "true"
+            traefik.swarm.network: drover-edge
+            traefik.http.routers.demo-prod-web.rule: Host(`demo.example.com`)
+            traefik.http.routers.demo-prod-web.entrypoints: websecure
+            traefik.http.routers.demo-prod-web.tls: "true"
+            traefik.http.routers.demo-prod-web.service: demo-prod-web
+            traefik.http.services.demo-prod-web.loadbalancer.server.port: "8000"
+          restart_policy: {condition: any, delay: 5s}
+          update_config: {parallelism: 1, order: start-first, failure_action: rollback, monitor: 10s}
+          rollback_config: {parallelism: 0, order: start-first}
+    networks:
+      drover-edge: {name: drover-edge, external: true}
+report:
+  description:
+    - One item per Compose key the target cannot honour, in the order found.
+    - Also returned when the task fails because of items not allowed.
+  returned: success, and when the report stops the task
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: The service, or V(null) for a top-level key.
+      type: str
+      sample: db
+    key:
+      description: The report key, the one C(allow) takes.
+      type: str
+      sample: depends_on.condition
+    message:
+      description: What Swarm does instead.
+      type: str
+      sample: Swarm starts services in no order and does not wait until db is healthy; web must retry until it answers
+    allowed:
+      description: Whether O(allow) or the overlay's C(allow) accepts it.
+      type: bool
+      sample: true
+stack_name:
+  description: The stack's name, as given or as defaulted.
+  returned: success, and when the report stops the task
+  type: str
+  sample: demo-prod
+environment:
+  description: The overlay's environment.
+  returned: success, and when the report stops the task
+  type: str
+  sample: prod
+services:
+  description: The services rendered, in the Compose file's order (those switched off by profiles are not).
+  returned: success, and when the report stops the task
+  type: list
+  elements: str
+  sample: [web, api, db]
+images:
+  description: The image of each service, as deployed.
+  returned: success, and when the report stops the task
+  type: dict
+  sample: {web: "registry.lab:5000/demo/web@sha256:0d5b0ab9fd0ea4c2bc60d3b4ec1c2f3d3d0d1a2c7bd9a38e4c3f1c4b2a1e0f9d"}
+"""
