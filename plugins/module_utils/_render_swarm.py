@@ -15,6 +15,8 @@ What it adds, per service:
   (start_period + interval x retries, at least 10s); `rollback_config`
   start-first, all tasks at once. A port published in host mode cannot be
   bound twice on one node, so such services update stop-first (reported).
+  A service that writes a named volume updates stop-first too, so that two
+  of its tasks never write the same data (unless the Compose file asks).
 * `deploy.restart_policy`: restart on any exit, 5s apart; a job restarts on
   failure only, at most 3 times (Debian's docker CLI 20.10 cannot deploy
   `replicated-job`, so a job is a replicated one-shot, as swarm_stack counts it).
@@ -444,16 +446,20 @@ def _deploy(
     if service.mode == "job":
         return deploy
 
+    # Two tasks of a service writing one named volume on a node (a database)
+    # must never run at once: such a service stops its old task first, unless
+    # the Compose file says otherwise.
+    order = "stop-first" if any(m.type == "volume" and not m.read_only for m in service.mounts) else "start-first"
     update = _update_config(
         service.update,
         {
             "parallelism": 1,
-            "order": "start-first",
+            "order": order,
             "failure_action": "rollback",
             "monitor": format_duration(update_monitor(service.healthcheck)),
         },
     )
-    rollback = _update_config(service.rollback, {"parallelism": 0, "order": "start-first"})
+    rollback = _update_config(service.rollback, {"parallelism": 0, "order": order})
     if host_ports and "start-first" in (update.get("order"), rollback.get("order")):
         published = sorted(set(host_ports))
         ports = f"port {published[0]} is" if len(published) == 1 else f"ports {', '.join(map(str, published))} are"

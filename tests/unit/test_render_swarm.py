@@ -274,15 +274,15 @@ def test_a_service_in_full(tmp_path: Path) -> None:
                 "max_replicas_per_node": 2,
             },
             "restart_policy": {"condition": "any", "delay": "5s"},
-            # 15s + 10s x 2 = 35s
+            # 15s + 10s x 2 = 35s; it writes the named volume data: stop-first.
             "update_config": {
                 "parallelism": 2,
                 "delay": "10s",
-                "order": "start-first",
+                "order": "stop-first",
                 "failure_action": "rollback",
                 "monitor": "35s",
             },
-            "rollback_config": {"parallelism": 0, "order": "start-first"},
+            "rollback_config": {"parallelism": 0, "order": "stop-first"},
         },
     }
     assert stack.definition["networks"] == {"back": {"driver": "overlay", "attachable": True}}
@@ -915,15 +915,15 @@ def realistic(overlay: dict[str, Any], **options: Any) -> SwarmStack:
     return render_swarm(app, SwarmOptions(**options))
 
 
-def deploy(replicas: int, monitor: str, **extra: Any) -> dict[str, Any]:
+def deploy(replicas: int, monitor: str, order: str = "start-first", **extra: Any) -> dict[str, Any]:
     return {
         "mode": "replicated",
         "replicas": replicas,
         "endpoint_mode": "vip",
         **extra,
         "restart_policy": {"condition": "any", "delay": "5s"},
-        "update_config": {"parallelism": 1, "order": "start-first", "failure_action": "rollback", "monitor": monitor},
-        "rollback_config": {"parallelism": 0, "order": "start-first"},
+        "update_config": {"parallelism": 1, "order": order, "failure_action": "rollback", "monitor": monitor},
+        "rollback_config": {"parallelism": 0, "order": order},
     }
 
 
@@ -1001,7 +1001,8 @@ def test_realistic_app_in_prod() -> None:
         "volumes": [{"type": "volume", "source": "dbdata", "target": "/var/lib/postgresql/data"}],
         "secrets": ["db_password"],
         # 20s + 5s x 5
-        "deploy": deploy(1, "45s", placement={"constraints": ["node.labels.drover.class==nuc"]}),
+        # Writes the named volume dbdata: stop-first.
+        "deploy": deploy(1, "45s", "stop-first", placement={"constraints": ["node.labels.drover.class==nuc"]}),
     }
     assert services["cache"] == {
         "image": "redis:7.4-alpine",
@@ -1012,6 +1013,7 @@ def test_realistic_app_in_prod() -> None:
         "deploy": deploy(
             1,
             "30s",
+            "stop-first",
             placement={
                 "constraints": [
                     "node.labels.drover.class!=rpi",
@@ -1068,3 +1070,24 @@ def test_realistic_app_without_allow_stops() -> None:
         ("adminer", ORDER_KEY),
     ]
     assert must_stop(stack.report) is True
+
+
+@pytest.mark.parametrize(
+    ("volumes", "update", "order"),
+    [
+        pytest.param(["data:/data"], None, "stop-first", id="writes-a-named-volume"),
+        pytest.param(["data:/data:ro"], None, "start-first", id="reads-a-named-volume"),
+        pytest.param(["data:/data"], {"order": "start-first"}, "start-first", id="compose-says-start-first"),
+    ],
+)
+def test_update_order_of_a_service_with_a_named_volume(
+    tmp_path: Path, volumes: list[str], update: dict[str, Any] | None, order: str
+) -> None:
+    service: dict[str, Any] = {"image": "db:1", "volumes": volumes}
+    if update is not None:
+        service["deploy"] = {"update_config": update, "rollback_config": update}
+    compose = json.dumps({"services": {"db": service}, "volumes": {"data": {}}})
+    (tmp_path / "compose.yml").write_text(compose)
+    app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev"})
+    deployed = render_swarm(app, SwarmOptions(stack_name="s")).definition["services"]["db"]["deploy"]
+    assert (deployed["update_config"]["order"], deployed["rollback_config"]["order"]) == (order, order)
