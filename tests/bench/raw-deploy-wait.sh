@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The baseline swarm_stack is measured against: what an operator does with
 # the docker CLI alone. `docker stack deploy`, then poll until every service
 # of the stack runs as many tasks as it wants and its update (if any) has

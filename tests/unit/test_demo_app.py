@@ -78,7 +78,7 @@ def test_read_reply_errors(wire: bytes, message: str) -> None:
 
 def test_pipeline_replies_read_in_order() -> None:
     stream = io.BytesIO(b":7\r\n:1\r\n+OK\r\n$1\r\n3\r\n")
-    replies = [web.read_reply(stream) for _ in web.hit_commands("h", 0.0)]
+    replies = [web.read_reply(stream) for _command in web.hit_commands("h", 0.0)]
     body = web.index_body(web.Settings(version="1.2.0"), "web-1", "hi", replies)
     assert body == {
         "app": "demo",

@@ -80,7 +80,7 @@ def read_reply(stream: BinaryIO) -> RespValue:
         count = int(rest)
         if count < 0:
             return None
-        return [read_reply(stream) for _ in range(count)]
+        return [read_reply(stream) for _index in range(count)]
     raise RespError(f"unknown reply type {kind!r}")
 
 
@@ -96,7 +96,7 @@ class Redis:
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
             sock.sendall(b"".join(encode_command(*command) for command in commands))
             with sock.makefile("rb") as stream:
-                return [read_reply(stream) for _ in commands]
+                return [read_reply(stream) for _command in commands]
 
 
 @dataclass(frozen=True)

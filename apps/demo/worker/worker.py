@@ -53,7 +53,7 @@ def read_reply(stream: BinaryIO) -> RespValue:
         return None if length < 0 else stream.read(length + 2)[:-2]
     if kind == b"*":
         count = int(rest)
-        return None if count < 0 else [read_reply(stream) for _ in range(count)]
+        return None if count < 0 else [read_reply(stream) for _index in range(count)]
     raise RespError(f"unknown reply type {kind!r}")
 
 

@@ -106,7 +106,7 @@ CASES = ["converged", "updating", "rolled-back", "paused", "task-error", "onesho
         pytest.param("job", "converged", {"once": ("converged", "replicated-job", 2, 0, 0, 2, None, None)},
                      id="job"),
         # One task per node of the lab's three.
-            pytest.param("global", "converged", {"web": ("converged", "global", 3, 3, 0, 0, None, None)}, id="global"),
+        pytest.param("global", "converged", {"web": ("converged", "global", 3, 3, 0, 0, None, None)}, id="global"),
     ],
 )
 def test_report_per_case(case: str, expected_verdict: str, expected: dict[str, tuple]) -> None:
