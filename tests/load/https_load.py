@@ -11,6 +11,10 @@ passed). A request fails when it raises, times out, or answers other than
 many answers came from each version and host.
 
   https_load.py --address 198.18.0.11 --domain demo.lab.drover.test --ca ca.crt --stop /tmp/stop --min 1000
+
+With --once, one request: its JSON answer is printed, and the exit status
+says whether it came (1 with the reason on stderr when not). Without --ca,
+the system's CAs are trusted.
 """
 
 from __future__ import annotations
@@ -72,8 +76,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--address", required=True)
     parser.add_argument("--domain", required=True)
-    parser.add_argument("--ca", required=True)
-    parser.add_argument("--stop", required=True, help="stop once this file exists (and --min requests were sent)")
+    parser.add_argument("--ca", help="the CA file to verify the edge with (default: the system's)")
+    parser.add_argument("--once", action="store_true", help="one request; print its answer")
+    parser.add_argument("--stop", help="stop once this file exists (and --min requests were sent)")
     parser.add_argument("--min", type=int, default=1000)
     parser.add_argument("--max-seconds", type=float, default=600)
     parser.add_argument("--threads", type=int, default=4)
@@ -81,6 +86,15 @@ def main() -> int:
     args = parser.parse_args()
 
     context = ssl.create_default_context(cafile=args.ca)
+    if args.once:
+        try:
+            print(json.dumps(one_request(args.address, args.domain, context, args.timeout)))
+        except Exception as error:  # noqa: BLE001 - any failure is the answer
+            print(f"https://{args.domain}/ via {args.address}: {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
+        return 0
+    if not args.stop:
+        parser.error("--stop is needed for a load loop")
     counter = Counter()
     started = time.monotonic()
 
