@@ -35,7 +35,7 @@ def _inventory(tmp_path: Path, environments: dict[str, Any]) -> Path:
                     "hosts": {"m1": {"drover_host_class": "nuc"}},
                     "vars": {
                         # Nothing listens on port 9 (discard) here: the registry is unreachable.
-                        "registry_address": "127.0.0.1:9",
+                        "drover_registry": "127.0.0.1:9",
                         "stack_registry_ca_path": "",
                         "stack_environments": environments,
                     },

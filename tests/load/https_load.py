@@ -110,7 +110,7 @@ def main() -> int:
             except Exception as error:  # noqa: BLE001 - every way a request can fail counts as a failure
                 counter.failed(f"{type(error).__name__}: {error}")
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
+    threads = [threading.Thread(target=worker, daemon=True) for _index in range(args.threads)]
     for thread in threads:
         thread.start()
     for thread in threads:
