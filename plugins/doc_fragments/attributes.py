@@ -19,7 +19,7 @@ attributes:
 """
 
     # For modules that only read.
-    FACTS = r"""
+    READ_ONLY = r"""
 options: {}
 attributes:
   check_mode:
@@ -30,6 +30,12 @@ attributes:
     support: none
   idempotent:
     support: full
+"""
+
+    # For modules that set facts (with READ_ONLY when they only read).
+    FACTS = r"""
+options: {}
+attributes:
   facts:
     description: Sets facts about the host.
     support: full

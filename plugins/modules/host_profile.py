@@ -25,6 +25,7 @@ author:
   - drover.platform developers (@drover-platform)
 extends_documentation_fragment:
   - drover.platform.attributes
+  - drover.platform.attributes.READ_ONLY
   - drover.platform.attributes.FACTS
 options:
   declared_class:

@@ -26,15 +26,7 @@ author:
   - drover.platform developers (@drover-platform)
 extends_documentation_fragment:
   - drover.platform.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
+  - drover.platform.attributes.READ_ONLY
 options:
   images:
     description:
