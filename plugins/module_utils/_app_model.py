@@ -52,6 +52,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ansible_collections.drover.platform.plugins.module_utils._compose_syntax import key_value_list
+
 try:
     import yaml
 
@@ -949,11 +951,7 @@ def _as_env_mapping(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return {str(key): item for key, item in value.items()}
     if isinstance(value, list):
-        mapping: dict[str, Any] = {}
-        for item in value:
-            key, equals, item_value = str(item).partition("=")
-            mapping[key] = item_value if equals else None
-        return mapping
+        return key_value_list(value)
     raise AppDefinitionError(f"{where} must be a mapping or a list of KEY=VALUE, not {type(value).__name__}")
 
 

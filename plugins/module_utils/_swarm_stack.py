@@ -39,6 +39,7 @@ try:
 except ImportError:  # no PyYAML on the manager: definition files must then be JSON
     YAMLError = ValueError
 
+from ansible_collections.drover.platform.plugins.module_utils._compose_syntax import key_value_list
 from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli, DockerCliError
 
 HASH_LABEL = "io.drover.spec-hash"
@@ -141,11 +142,7 @@ def _as_mapping(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, list):
-        mapping: dict[str, Any] = {}
-        for item in value:
-            key, equals, item_value = str(item).partition("=")
-            mapping[key] = item_value if equals else None
-        return mapping
+        return key_value_list(value)
     raise DefinitionError(f"{where} must be a mapping or a list of KEY=VALUE, not {type(value).__name__}")
 
 
