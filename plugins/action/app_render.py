@@ -1,10 +1,10 @@
 # Copyright: (c) 2026, drover.platform developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""drover.platform.app_render: Compose file + overlay -> stack definition, on the controller.
+"""drover.platform.app_render: Compose file + overlay -> Swarm stack or Kubernetes manifests, on the controller.
 
 The documentation is in plugins/modules/app_render.py. The work is in
-module_utils (_app_model, _render_swarm); `render` ties them together and is
-what the tests call.
+module_utils (_app_model, _render_swarm, _render_k8s); `render` ties them
+together and is what the tests call.
 """
 
 from __future__ import annotations
@@ -18,9 +18,18 @@ from ansible.utils.display import Display
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
     DEFAULT_STRICT_ENVIRONMENTS,
+    App,
     AppError,
     ReportItem,
     load_app,
+)
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (
+    DEFAULT_DRAIN_SECONDS,
+    DEFAULT_INGRESS_CLASS,
+    DEFAULT_VOLUME_SIZE,
+    DRAIN_HOOKS,
+    KubernetesOptions,
+    render_kubernetes,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
     DEFAULT_EDGE_ENTRYPOINT,
@@ -33,7 +42,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
 
 display = Display()
 
-TARGETS = ("swarm",)
+TARGETS = ("swarm", "kubernetes")
 
 ARGUMENT_SPEC: dict[str, Any] = dict(
     compose_file=dict(type="path", required=True),
@@ -47,6 +56,20 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     edge_certresolver=dict(type="str"),
     strict_environments=dict(type="list", elements="str", default=list(DEFAULT_STRICT_ENVIRONMENTS)),
     allow=dict(type="list", elements="str", default=[]),
+    # kubernetes only
+    namespace=dict(type="str"),
+    ingress_class=dict(type="str", default=DEFAULT_INGRESS_CLASS),
+    tls=dict(type="bool", default=True),
+    tls_secret=dict(type="str"),
+    ingress_annotations=dict(type="dict", default={}),
+    storage_class=dict(type="str"),
+    volume_size=dict(type="str", default=DEFAULT_VOLUME_SIZE),
+    volume_sizes=dict(type="dict", default={}),
+    image_pull_secret=dict(type="str"),
+    version=dict(type="str"),
+    labels=dict(type="dict", default={}),
+    drain_seconds=dict(type="int", default=DEFAULT_DRAIN_SECONDS),
+    drain_hook=dict(type="str", choices=list(DRAIN_HOOKS), default="exec"),
 )
 
 
@@ -62,10 +85,12 @@ def failure_message(items: list[ReportItem]) -> str:
 def render(params: Mapping[str, Any], compose_file: str) -> dict[str, Any]:
     """The action's result for validated params, the Compose file's path resolved. Raises AppError on bad input.
 
-    A report item not allowed fails the result, without the definition. With
-    secret contents in the definition, the result is marked no_log.
+    A report item not allowed fails the result, without the definition or
+    manifests. With secret contents in them, the result is marked no_log.
     """
     app = load_app(compose_file, params["overlay"], project_dir=params.get("project_dir"))
+    if params.get("target") == "kubernetes":
+        return _render_kubernetes(app, params)
     options = SwarmOptions(
         stack_name=params.get("stack_name") or default_stack_name(app),
         endpoint_mode=params.get("endpoint_mode") or "vip",
@@ -84,14 +109,62 @@ def render(params: Mapping[str, Any], compose_file: str) -> dict[str, Any]:
         "images": stack.images,
         "report": [item.as_dict() for item in stack.report],
     }
+    return _finish(result, app, stack.blocking, "definition", stack.definition, stack.secret_values)
+
+
+def _render_kubernetes(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
+    instance = params.get("stack_name") or default_stack_name(app)
+    options = KubernetesOptions(
+        namespace=params.get("namespace") or None,
+        instance=instance,
+        ingress_class=params.get("ingress_class") or None,
+        tls=params.get("tls", True),
+        tls_secret=params.get("tls_secret") or None,
+        edge_entrypoint=params.get("edge_entrypoint", DEFAULT_EDGE_ENTRYPOINT) or None,
+        edge_certresolver=params.get("edge_certresolver") or None,
+        ingress_annotations={str(k): str(v) for k, v in (params.get("ingress_annotations") or {}).items()},
+        storage_class=params.get("storage_class") or None,
+        volume_size=params.get("volume_size") or DEFAULT_VOLUME_SIZE,
+        volume_sizes={str(k): str(v) for k, v in (params.get("volume_sizes") or {}).items()},
+        image_pull_secret=params.get("image_pull_secret") or None,
+        version=params.get("version") or None,
+        labels={str(k): str(v) for k, v in (params.get("labels") or {}).items()},
+        drain_seconds=DEFAULT_DRAIN_SECONDS if params.get("drain_seconds") is None else params["drain_seconds"],
+        drain_hook=params.get("drain_hook") or "exec",
+        strict_environments=tuple(params.get("strict_environments") or ()),
+        allow=tuple(params.get("allow") or ()),
+    )
+    rendered = render_kubernetes(app, options)
+    result: dict[str, Any] = {
+        "changed": False,
+        "stack_name": instance,
+        "namespace": rendered.namespace,
+        "environment": app.environment,
+        "services": list(app.services),
+        "images": rendered.images,
+        "workloads": [workload.as_dict() for workload in rendered.workloads],
+        "report": [item.as_dict() for item in rendered.report],
+    }
+    return _finish(result, app, rendered.blocking, "manifests", rendered.manifests, rendered.secret_values)
+
+
+def _finish(
+    result: dict[str, Any],
+    app: App,
+    stopping: list[ReportItem],
+    key: str,
+    rendered: Any,
+    secret_values: list[str],
+) -> dict[str, Any]:
+    """The result: failed without the rendering while a report item is not allowed; no_log with secrets in it."""
     if app.warnings:
         result["warnings"] = list(app.warnings)
-    if stack.blocking:
+    if stopping:
         result["failed"] = True
-        result["msg"] = failure_message(stack.blocking)
+        result["msg"] = failure_message(stopping)
         return result
-    result["definition"] = stack.definition
-    if stack.secret_values:
+    result[key] = rendered
+    if secret_values:
         result["_ansible_no_log"] = True
     return result
 

@@ -152,8 +152,8 @@ def test_run_with_a_project_dir(tmp_path: Path) -> None:
             {"overlay": {"environment": "dev"}}, "missing required arguments: compose_file", id="no-compose-file"
         ),
         pytest.param(
-            {"compose_file": "compose.yml", "overlay": {"environment": "dev"}, "target": "kubernetes"},
-            "value of target must be one of: swarm",
+            {"compose_file": "compose.yml", "overlay": {"environment": "dev"}, "target": "nomad"},
+            "value of target must be one of: swarm, kubernetes",
             id="target",
         ),
         pytest.param(

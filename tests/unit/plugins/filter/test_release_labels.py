@@ -39,12 +39,36 @@ def test_a_given_label_wins_over_the_service_s() -> None:
     }
 
 
+def test_kubernetes_objects_get_the_labels_on_their_metadata_only() -> None:
+    manifests = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo-dev"}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app.kubernetes.io/name": "web", "io.drover.release": "1"}},
+            "spec": {"template": {"metadata": {"labels": {"app.kubernetes.io/name": "web"}}}},
+        },
+    ]
+    labelled = release_labels(manifests, {"io.drover.release": 5, "io.drover.version": "2.0.0"})
+    assert labelled[0]["metadata"]["labels"] == {"io.drover.release": "5", "io.drover.version": "2.0.0"}
+    assert labelled[1]["metadata"]["labels"] == {
+        "app.kubernetes.io/name": "web",
+        "io.drover.release": "5",
+        "io.drover.version": "2.0.0",
+    }
+    # A new release number alone must not change the pod template (it would roll every pod).
+    assert labelled[1]["spec"]["template"]["metadata"]["labels"] == {"app.kubernetes.io/name": "web"}
+    assert manifests[1]["metadata"]["labels"]["io.drover.release"] == "1"
+
+
 @pytest.mark.parametrize(
     ("definition", "labels", "message"),
     [
         pytest.param({"version": "3.9"}, {}, "with a services mapping", id="no-services"),
         pytest.param({"services": {"web": {}}}, ["a"], "labels as a mapping", id="labels-list"),
         pytest.param({"services": {"web": "nginx"}}, {}, "service web", id="service-not-mapping"),
+        pytest.param([{"kind": "Service"}, "nginx"], {}, "manifest 1", id="manifest-not-mapping"),
+        pytest.param([{"metadata": ["x"]}], {}, "manifest 0", id="metadata-not-mapping"),
     ],
 )
 def test_bad_input(definition: Any, labels: Any, message: str) -> None:
