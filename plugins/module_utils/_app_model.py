@@ -352,6 +352,39 @@ def is_allowed(allow: Iterable[str], service: str | None, key: str) -> bool:
     return key in entries or (service is not None and f"{service}:{key}" in entries)
 
 
+class ConversionReport:
+    """The conversion report a renderer fills: each item once, allowed or not by `allow`."""
+
+    def __init__(self, allow: Iterable[str]) -> None:
+        self.allow = list(allow)
+        self.items: list[ReportItem] = []
+
+    def add(self, service: str | None, key: str, message: str) -> None:
+        item = ReportItem(service, key, message, is_allowed(self.allow, service, key))
+        if item not in self.items:
+            self.items.append(item)
+
+    def add_unbuilt_and_unordered(self, service: Service, target: str, units: str) -> None:
+        """What no orchestrator does that Compose does: build the image, start services in dependency order."""
+        name = service.name
+        if service.build is not None and not service.image_from_overlay:
+            self.add(
+                name,
+                "build",
+                f"{target} does not build images: {service.image} must already be in a registry every node pulls "
+                f"from (or pin it with overlay services.{name}.image)",
+            )
+        for dependency in service.depends_on:
+            if dependency.condition != "service_started":
+                self.add(
+                    name,
+                    "depends_on.condition",
+                    f"{target} starts {units} in no order and does not wait until {dependency.service} is "
+                    f"{dependency.condition.replace('service_', '').replace('_', ' ')}; "
+                    f"{name} must retry until it answers",
+                )
+
+
 def blocking(report: Iterable[ReportItem]) -> list[ReportItem]:
     return [item for item in report if not item.allowed]
 

@@ -69,7 +69,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     DEFAULT_STRICT_ENVIRONMENTS,
     App,
     AppError,
+    ConversionReport,
     FileObject,
     FileRef,
     Healthcheck,
@@ -87,7 +88,6 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     UpdatePolicy,
     blocking,
     check_images,
-    is_allowed,
     parse_bytes,
     parse_image,
 )
@@ -266,17 +266,6 @@ class KubernetesManifests:
         raise KeyError(f"{kind}/{name}")
 
 
-class _Report:
-    def __init__(self, allow: Iterable[str]) -> None:
-        self.allow = list(allow)
-        self.items: list[ReportItem] = []
-
-    def add(self, service: str | None, key: str, message: str) -> None:
-        item = ReportItem(service, key, message, is_allowed(self.allow, service, key))
-        if item not in self.items:
-            self.items.append(item)
-
-
 # --- names, labels, quantities ----------------------------------------------------
 
 
@@ -416,7 +405,7 @@ class _NodeRules:
         return selector, expressions
 
 
-def _constraint(rules: _NodeRules, constraint: str, report: _Report, service: str) -> None:
+def _constraint(rules: _NodeRules, constraint: str, report: ConversionReport, service: str) -> None:
     match = _CONSTRAINT.fullmatch(constraint)
     attribute, operator, value = match.groups() if match else ("", "", "")
     key: str | None = None
@@ -439,7 +428,7 @@ def _constraint(rules: _NodeRules, constraint: str, report: _Report, service: st
     rules.need(key, "In" if operator == "==" else "NotIn", [value])
 
 
-def _placement(service: Service, selector: dict[str, str], report: _Report) -> dict[str, Any]:
+def _placement(service: Service, selector: dict[str, str], report: ConversionReport) -> dict[str, Any]:
     """nodeSelector, affinity and topologySpreadConstraints of the pod spec."""
     placement = service.placement
     rules = _NodeRules()
@@ -536,7 +525,7 @@ class _Plan:
     options: KubernetesOptions
     namespace: str
     instance: str
-    report: _Report
+    report: ConversionReport
     names: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     volumes: dict[str, _VolumePlan] = field(default_factory=dict)
@@ -615,7 +604,7 @@ def _plan_volumes(plan: _Plan) -> None:
                 )
 
 
-def _plan(app: App, options: KubernetesOptions, report: _Report) -> _Plan:
+def _plan(app: App, options: KubernetesOptions, report: ConversionReport) -> _Plan:
     instance = label_value(options.instance or default_instance(app))
     namespace = options.namespace or dns_name(options.instance or default_instance(app))
     plan = _Plan(app, options, namespace, instance, report)
@@ -665,7 +654,7 @@ def _plan(app: App, options: KubernetesOptions, report: _Report) -> _Plan:
 # --- objects of the app ------------------------------------------------------------------
 
 
-def _annotations(values: Mapping[str, str], report: _Report, service: str | None, key: str) -> dict[str, str]:
+def _annotations(values: Mapping[str, str], report: ConversionReport, service: str | None, key: str) -> dict[str, str]:
     annotations = {}
     for name, value in values.items():
         if is_qualified_name(name):
@@ -775,7 +764,7 @@ def _port_name(port: int, protocol: str) -> str:
     return f"{protocol.lower()}-{port}"
 
 
-def _report_published(service: Service, report: _Report) -> None:
+def _report_published(service: Service, report: ConversionReport) -> None:
     published = [port for port in service.ports if port.published is not None]
     if not published:
         return
@@ -788,7 +777,7 @@ def _report_published(service: Service, report: _Report) -> None:
     )
 
 
-def _user(service: Service, report: _Report) -> dict[str, Any]:
+def _user(service: Service, report: ConversionReport) -> dict[str, Any]:
     if service.user is None:
         return {}
     user, _colon, group = service.user.partition(":")
@@ -805,7 +794,7 @@ def _user(service: Service, report: _Report) -> dict[str, Any]:
     return context
 
 
-def _resources(service: Service, report: _Report) -> dict[str, Any]:
+def _resources(service: Service, report: ConversionReport) -> dict[str, Any]:
     rendered: dict[str, Any] = {}
     for kind, k8s_kind in (("limits", "limits"), ("reservations", "requests")):
         values: dict[str, str] = {}
@@ -970,7 +959,7 @@ def _capabilities(values: Any) -> list[str]:
     return [str(value).upper().removeprefix("CAP_") for value in values or []]
 
 
-def _service_options(service: Service, parts: _PodParts, report: _Report) -> None:
+def _service_options(service: Service, parts: _PodParts, report: ConversionReport) -> None:
     """The Compose keys the model keeps as written, on the pod where Kubernetes has them; the rest reported."""
     name = service.name
     for key, value in service.options.items():
@@ -1051,7 +1040,7 @@ def _service_options(service: Service, parts: _PodParts, report: _Report) -> Non
             report.add(name, key, f"{reason}; left out")
 
 
-def _probes_and_report(service: Service, report: _Report) -> dict[str, Any]:
+def _probes_and_report(service: Service, report: ConversionReport) -> dict[str, Any]:
     check = service.healthcheck
     if check is not None and not check.disabled and not check.test:
         report.add(
@@ -1062,7 +1051,7 @@ def _probes_and_report(service: Service, report: _Report) -> dict[str, Any]:
     return probes(check)
 
 
-def _restart(service: Service, kind: str, report: _Report) -> None:
+def _restart(service: Service, kind: str, report: ConversionReport) -> None:
     restart = service.restart
     if restart is None:
         return
@@ -1168,7 +1157,7 @@ def _pod_template(plan: _Plan, service: Service, spec: dict[str, Any]) -> dict[s
     return {"metadata": metadata, "spec": spec}
 
 
-def _rolling_update(service: Service, report: _Report) -> tuple[dict[str, Any], int | None]:
+def _rolling_update(service: Service, report: ConversionReport) -> tuple[dict[str, Any], int | None]:
     """(rolling update parameters, minReadySeconds) for a Deployment or DaemonSet."""
     policy = service.update or UpdatePolicy()
     step: int | str = policy.parallelism if policy.parallelism else 1
@@ -1182,7 +1171,7 @@ def _rolling_update(service: Service, report: _Report) -> tuple[dict[str, Any], 
     return rolling, None if policy.monitor is None else math.ceil(policy.monitor)
 
 
-def _report_update(service: Service, policy: UpdatePolicy, report: _Report) -> None:
+def _report_update(service: Service, policy: UpdatePolicy, report: ConversionReport) -> None:
     if policy.delay is not None:
         report.add(
             service.name,
@@ -1209,7 +1198,7 @@ def _report_update(service: Service, policy: UpdatePolicy, report: _Report) -> N
         )
 
 
-def _statefulset_update(service: Service, report: _Report) -> int | None:
+def _statefulset_update(service: Service, report: ConversionReport) -> int | None:
     policy = service.update or UpdatePolicy()
     if policy.order == "start-first":
         report.add(
@@ -1348,21 +1337,7 @@ def _ingress(plan: _Plan, service: Service) -> dict[str, Any]:
 def _report_service(plan: _Plan, service: Service, network_sets: set[frozenset[str]]) -> None:
     report = plan.report
     name = service.name
-    if service.build is not None and not service.image_from_overlay:
-        report.add(
-            name,
-            "build",
-            f"Kubernetes does not build images: {service.image} must already be in a registry every node pulls "
-            f"from (or pin it with overlay services.{name}.image)",
-        )
-    for dependency in service.depends_on:
-        if dependency.condition != "service_started":
-            report.add(
-                name,
-                "depends_on.condition",
-                f"Kubernetes starts pods in no order and does not wait until {dependency.service} is "
-                f"{dependency.condition.replace('service_', '').replace('_', ' ')}; {name} must retry until it answers",
-            )
+    report.add_unbuilt_and_unordered(service, "Kubernetes", "pods")
     _report_published(service, report)
     networks = set(service.networks) or {DEFAULT_NETWORK}
     if len(network_sets) > 1:
@@ -1438,7 +1413,7 @@ def render_kubernetes(app: App, options: KubernetesOptions) -> KubernetesManifes
     """
     _check_options(app, options)
     check_images(app, options.strict_environments)
-    report = _Report([*app.allow, *options.allow])
+    report = ConversionReport([*app.allow, *options.allow])
     plan = _plan(app, options, report)
     for key in app.options:
         report.add(None, key, f"{_GENERIC_REASON}; left out")

@@ -32,7 +32,7 @@ What it adds, per service:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     NODE_CLASSES,
     App,
     AppError,
+    ConversionReport,
     FileObject,
     FileRef,
     Healthcheck,
@@ -53,7 +54,6 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     UpdatePolicy,
     blocking,
     check_images,
-    is_allowed,
 )
 
 COMPOSE_VERSION = "3.9"
@@ -157,17 +157,6 @@ class SwarmStack:
         return blocking(self.report)
 
 
-class _Report:
-    def __init__(self, allow: Iterable[str]) -> None:
-        self.allow = list(allow)
-        self.items: list[ReportItem] = []
-
-    def add(self, service: str | None, key: str, message: str) -> None:
-        item = ReportItem(service, key, message, is_allowed(self.allow, service, key))
-        if item not in self.items:
-            self.items.append(item)
-
-
 # --- small pieces ---------------------------------------------------------------
 
 
@@ -257,7 +246,7 @@ def _update_config(policy: UpdatePolicy | None, defaults: dict[str, Any]) -> dic
     return config
 
 
-def _healthcheck(check: Healthcheck, report: _Report, service: str) -> dict[str, Any]:
+def _healthcheck(check: Healthcheck, report: ConversionReport, service: str) -> dict[str, Any]:
     if check.disabled:
         return {"disable": True}
     rendered: dict[str, Any] = {}
@@ -285,7 +274,7 @@ def _file_refs(refs: list[FileRef]) -> list[Any]:
     return rendered
 
 
-def _mount(mount: Mount, report: _Report, service: str) -> dict[str, Any] | None:
+def _mount(mount: Mount, report: ConversionReport, service: str) -> dict[str, Any] | None:
     if mount.type not in ("volume", "bind", "tmpfs"):
         report.add(service, "volumes.type", f"a {mount.type} mount on {mount.target} has no Swarm equivalent; left out")
         return None
@@ -321,7 +310,7 @@ def _mount(mount: Mount, report: _Report, service: str) -> dict[str, Any] | None
     return rendered
 
 
-def _ports(service: Service, endpoint_mode: str, report: _Report) -> tuple[list[dict[str, Any]], list[int]]:
+def _ports(service: Service, endpoint_mode: str, report: ConversionReport) -> tuple[list[dict[str, Any]], list[int]]:
     """(ports as the stack file writes them, published ports bound on the node itself)."""
     rendered = []
     host_ports = []
@@ -353,7 +342,7 @@ def _ports(service: Service, endpoint_mode: str, report: _Report) -> tuple[list[
     return rendered, host_ports
 
 
-def _networks(service: Service, routed: bool, edge_key: str, report: _Report) -> Any:
+def _networks(service: Service, routed: bool, edge_key: str, report: ConversionReport) -> Any:
     attachments = dict(service.networks) or {DEFAULT_NETWORK: None}
     rendered: dict[str, Any] = {}
     for name, attachment in attachments.items():
@@ -371,7 +360,7 @@ def _networks(service: Service, routed: bool, edge_key: str, report: _Report) ->
     return rendered
 
 
-def _resources(service: Service, report: _Report) -> dict[str, Any]:
+def _resources(service: Service, report: ConversionReport) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     for kind, known in (
         ("limits", ("cpus", "memory", "pids")),
@@ -415,7 +404,7 @@ def _deploy(
     options: SwarmOptions,
     stack: str,
     host_ports: list[int],
-    report: _Report,
+    report: ConversionReport,
 ) -> dict[str, Any]:
     deploy: dict[str, Any] = {}
     if service.mode == "global":
@@ -476,7 +465,7 @@ def _deploy(
     return deploy
 
 
-def _service_options(service: Service, report: _Report) -> dict[str, Any]:
+def _service_options(service: Service, report: ConversionReport) -> dict[str, Any]:
     carried: dict[str, Any] = {}
     for key, value in service.options.items():
         if key in _CARRIED:
@@ -497,23 +486,11 @@ def _extra_hosts(value: Any) -> list[str]:
     return [str(item).replace("=", ":", 1) if "=" in str(item) else str(item) for item in value or []]
 
 
-def _service(service: Service, options: SwarmOptions, stack: str, edge_key: str, report: _Report) -> dict[str, Any]:
+def _service(
+    service: Service, options: SwarmOptions, stack: str, edge_key: str, report: ConversionReport
+) -> dict[str, Any]:
     name = service.name
-    if service.build is not None and not service.image_from_overlay:
-        report.add(
-            name,
-            "build",
-            f"Swarm does not build images: {service.image} must already be in a registry every node pulls from "
-            f"(or pin it with overlay services.{name}.image)",
-        )
-    for dependency in service.depends_on:
-        if dependency.condition != "service_started":
-            report.add(
-                name,
-                "depends_on.condition",
-                f"Swarm starts services in no order and does not wait until {dependency.service} is "
-                f"{dependency.condition.replace('service_', '').replace('_', ' ')}; {name} must retry until it answers",
-            )
+    report.add_unbuilt_and_unordered(service, "Swarm", "services")
     rendered: dict[str, Any] = {"image": service.image}
     if service.command is not None:
         rendered["command"] = list(service.command)
@@ -548,7 +525,7 @@ def _service(service: Service, options: SwarmOptions, stack: str, edge_key: str,
     return rendered
 
 
-def _top_level_network(app: App, key: str, report: _Report) -> dict[str, Any]:
+def _top_level_network(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
     network = app.networks[key]
     if network.external:
         return {"name": network.external_name or key, "external": True}
@@ -568,7 +545,7 @@ def _top_level_network(app: App, key: str, report: _Report) -> dict[str, Any]:
     return rendered
 
 
-def _ipam(key: str, value: Any, report: _Report) -> dict[str, Any]:
+def _ipam(key: str, value: Any, report: ConversionReport) -> dict[str, Any]:
     ipam: dict[str, Any] = {}
     if isinstance(value, Mapping):
         if value.get("driver"):
@@ -584,7 +561,7 @@ def _ipam(key: str, value: Any, report: _Report) -> dict[str, Any]:
     return ipam
 
 
-def _top_level_volume(app: App, key: str, report: _Report) -> dict[str, Any]:
+def _top_level_volume(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
     volume = app.volumes[key]
     if volume.external:
         return {"name": volume.external_name or key, "external": True}
@@ -599,7 +576,7 @@ def _top_level_volume(app: App, key: str, report: _Report) -> dict[str, Any]:
     return rendered
 
 
-def _top_level_object(kind: str, obj: FileObject, report: _Report) -> dict[str, Any]:
+def _top_level_object(kind: str, obj: FileObject, report: ConversionReport) -> dict[str, Any]:
     if obj.external:
         return {"name": obj.name or obj.key, "external": True}
     rendered: dict[str, Any] = {}
@@ -643,7 +620,7 @@ def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
     """
     _check_options(app, options)
     check_images(app, options.strict_environments)
-    report = _Report([*app.allow, *options.allow])
+    report = ConversionReport([*app.allow, *options.allow])
     stack = options.stack_name
     edge_key = str(options.edge_network or DEFAULT_EDGE_NETWORK)
     routed = any(service.routed for service in app.services.values())
