@@ -14,13 +14,14 @@ export PY_COLORS ?= 0
 
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help demo test venv venv-test engine lab-up lab-down unit lint sanity ee lab-checks arm64 molecule clean
+.PHONY: help demo test bench venv venv-test engine lab-up lab-down unit lint sanity ee lab-checks arm64 molecule clean
 
 help:
 	@echo "make demo      lab up + ansible-playbook site.yml -i inventories/lab"
 	@echo "make test      unit tests, yamllint, ansible-lint, ansible-test sanity, Molecule"
 	@echo "make lab-up    bring the lab up          make lab-down   tear it down"
 	@echo "make arm64     the host role's package step in an arm64 container (qemu-user)"
+	@echo "make bench     converge figures against their floors, as ratios (lab hosts of its own)"
 
 $(VENV)/.controller: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,7 @@ venv-test: $(VENV)/.test
 
 engine:
 	tools/ensure-engine
+	tools/ensure-apt-cache
 
 lab-up: venv engine
 	ansible-playbook playbooks/lab.yml -e lab_state=up
@@ -82,6 +84,11 @@ molecule: venv-test engine
 	done
 
 test: unit lint sanity ee lab-checks arm64 molecule
+
+# Not a test: cold and no-op converges against fact gathering and a plain
+# shell floor, on 3 and 9 fresh hosts, printed as ratios of one run.
+bench: venv engine
+	python tests/bench/converge $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .ansible tests/output .ee
