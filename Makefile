@@ -52,7 +52,7 @@ unit: venv-test
 	pytest -q
 
 lint: venv-test
-	ruff check plugins tests tools
+	ruff check plugins tests tools tests/bench/converge
 	yamllint --strict .
 	ansible-lint --offline --profile production
 	python tools/role_docs.py --check
