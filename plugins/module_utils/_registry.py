@@ -35,6 +35,8 @@ from typing import Any
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.drover.platform.plugins.module_utils._arch import Platform, parse_platform
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -60,10 +62,6 @@ class RegistryError(Exception):
 
 class InvalidReference(RegistryError):
     """A string that is not an image reference this module can resolve."""
-
-
-class InvalidPlatform(RegistryError):
-    """An architecture or platform name that is not known."""
 
 
 class RegistryUnreachable(RegistryError):
@@ -213,137 +211,6 @@ def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
 
 
 # --- platforms ----------------------------------------------------------------------------------------------------
-
-# Go's GOARCH values, which images name their architecture by.
-ARCHITECTURES = frozenset(
-    (
-        "386",
-        "amd64",
-        "arm",
-        "arm64",
-        "loong64",
-        "mips",
-        "mipsle",
-        "mips64",
-        "mips64le",
-        "ppc64",
-        "ppc64le",
-        "riscv64",
-        "s390x",
-        "wasm",
-    )
-)
-OPERATING_SYSTEMS = frozenset(("linux", "windows", "freebsd", "netbsd", "openbsd", "darwin", "illumos", "solaris"))
-# Names `uname -m` (Ansible's ansible_architecture) and Debian use, as Docker's
-# (architecture, variant); the same table containerd normalises with.
-ARCHITECTURE_ALIASES: dict[str, tuple[str, str | None]] = {
-    "x86_64": ("amd64", None),
-    "x86-64": ("amd64", None),
-    "aarch64": ("arm64", None),
-    "armhf": ("arm", "v7"),
-    "armel": ("arm", "v6"),
-    "armv8l": ("arm", "v8"),
-    "armv7l": ("arm", "v7"),
-    "armv7": ("arm", "v7"),
-    "armv6l": ("arm", "v6"),
-    "armv6": ("arm", "v6"),
-    "armv5tel": ("arm", "v5"),
-    "armv5tejl": ("arm", "v5"),
-    "armv5l": ("arm", "v5"),
-    "i386": ("386", None),
-    "i486": ("386", None),
-    "i586": ("386", None),
-    "i686": ("386", None),
-    "ppc64el": ("ppc64le", None),
-    "loongarch64": ("loong64", None),
-}
-# The variant an architecture means when none is written.
-DEFAULT_VARIANT = {"arm": "v7", "arm64": "v8", "amd64": "v1"}
-_VARIANT = re.compile(r"v?(\d+)(?:\.(\d+))?")
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, order=True)
-class Platform:
-    """os/architecture[/variant], as an image or a requirement names it."""
-
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    def __str__(self) -> str:
-        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
-
-    @property
-    def is_unknown(self) -> bool:
-        """BuildKit's attestation manifests say unknown/unknown: they run nowhere."""
-        return self.os == UNKNOWN or self.architecture == UNKNOWN
-
-    def normalised(self) -> Platform:
-        """Aliases resolved and the default variant made explicit, so that arm64 == arm64/v8."""
-        os_name = self.os.lower()
-        architecture = self.architecture.lower()
-        variant = self.variant.lower() if self.variant else None
-        alias = ARCHITECTURE_ALIASES.get(architecture)
-        if alias:
-            architecture, variant = alias[0], variant or alias[1]
-        if variant and re.fullmatch(r"\d+(?:\.\d+)?", variant):
-            variant = f"v{variant}"
-        return Platform(os_name, architecture, variant or DEFAULT_VARIANT.get(architecture))
-
-    def canonical(self) -> Platform:
-        """normalised(), with the variant left out where it is the default (arm64, amd64) but not for arm."""
-        platform = self.normalised()
-        if platform.architecture != "arm" and platform.variant == DEFAULT_VARIANT.get(platform.architecture):
-            return Platform(platform.os, platform.architecture)
-        return platform
-
-    def runs_on(self, host: Platform) -> bool:
-        """Whether an image of this platform runs on host: same OS and architecture, a variant no newer."""
-        image, target = self.normalised(), host.normalised()
-        if (image.os, image.architecture) != (target.os, target.architecture):
-            return False
-        if image.variant == target.variant:
-            return True
-        image_level, host_level = _variant_level(image.variant), _variant_level(target.variant)
-        if image_level is None or host_level is None:
-            return False
-        return image_level <= host_level
-
-
-def _variant_level(variant: str | None) -> tuple[int, int] | None:
-    match = _VARIANT.fullmatch(variant or "")
-    if not match:
-        return None
-    return int(match.group(1)), int(match.group(2) or 0)
-
-
-def parse_platform(text: str) -> Platform:
-    """[os/]architecture[/variant] in the words of Docker, `uname -m` or Debian, canonical; the OS defaults to linux."""
-    parts = str(text).strip().lower().split("/")
-    os_name = "linux"
-    if len(parts) > 1 and parts[0] in OPERATING_SYSTEMS:
-        os_name = parts.pop(0)
-    if len(parts) > 2 or not all(parts):
-        raise InvalidPlatform(
-            f"{text!r} is not a platform: write architecture[/variant], such as amd64, arm64 or "
-            "arm/v7, optionally after an OS (linux/arm64)"
-        )
-    architecture, variant = parts[0], parts[1] if len(parts) > 1 else None
-    platform = Platform(os_name, architecture, variant).canonical()
-    if platform.architecture not in ARCHITECTURES:
-        known = ", ".join(sorted(ARCHITECTURES | set(ARCHITECTURE_ALIASES)))
-        raise InvalidPlatform(f"{text!r} names no architecture Docker knows; known names: {known}")
-    return platform
-
-
-def docker_platform(name: str) -> str:
-    """Docker's architecture[/variant] for a name `uname -m`, Debian or Docker uses: x86_64 -> amd64, armv7l -> arm/v7.
-
-    The variant is left out where it is the default one (arm64, amd64).
-    """
-    platform = parse_platform(name)
-    return "/".join(part for part in (platform.architecture, platform.variant) if part)
 
 
 def missing_platforms(present: Iterable[Platform], required: Iterable[Platform]) -> list[Platform]:

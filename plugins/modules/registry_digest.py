@@ -224,6 +224,7 @@ pinned:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform
 from ansible_collections.drover.platform.plugins.module_utils._registry import (
     Options,
     Outcome,
@@ -270,7 +271,7 @@ def main() -> None:
     )
     try:
         outcome = resolve(module)
-    except RegistryError as error:
+    except (RegistryError, InvalidPlatform) as error:
         module.fail_json(msg=str(error))
     if outcome.failure:
         module.fail_json(msg=outcome.failure, **outcome.result)
