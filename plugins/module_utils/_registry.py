@@ -36,6 +36,7 @@ from typing import Any
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.drover.platform.plugins.module_utils._arch import Platform, parse_platform
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -726,14 +727,6 @@ class Options:
     validate_certs: bool = True
     timeout: float = 30
     plain_http: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Outcome:
-    """The module's result, and the message to fail with when an image is missing or lacks a platform."""
-
-    result: dict[str, Any]
-    failure: str | None = None
 
 
 # Problems with one image: the others are still resolved and reported.

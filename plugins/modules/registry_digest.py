@@ -225,9 +225,9 @@ pinned:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
 from ansible_collections.drover.platform.plugins.module_utils._registry import (
     Options,
-    Outcome,
     RegistryError,
     open_url_opener,
     run,
@@ -269,14 +269,7 @@ def main() -> None:
         required_together=[("username", "password")],
         supports_check_mode=True,
     )
-    try:
-        outcome = resolve(module)
-    except (RegistryError, InvalidPlatform) as error:
-        module.fail_json(msg=str(error))
-    if outcome.failure:
-        module.fail_json(msg=outcome.failure, **outcome.result)
-    module.exit_json(**outcome.result)
-
+    finish(module, lambda: resolve(module), (RegistryError, InvalidPlatform))
 
 if __name__ == "__main__":
     main()
