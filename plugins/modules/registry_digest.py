@@ -226,12 +226,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform
 from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
-from ansible_collections.drover.platform.plugins.module_utils._registry import (
-    Options,
-    RegistryError,
-    open_url_opener,
-    run,
-)
+from ansible_collections.drover.platform.plugins.module_utils._registry import Options, run
+from ansible_collections.drover.platform.plugins.module_utils._registry_client import open_url_opener
+from ansible_collections.drover.platform.plugins.module_utils._registry_model import RegistryError
 
 
 def argument_spec() -> dict:

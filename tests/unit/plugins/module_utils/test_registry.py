@@ -30,33 +30,38 @@ from typing import Any
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.drover.platform.plugins.module_utils import _registry
+from ansible_collections.drover.platform.plugins.module_utils import _registry_client
 from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform, parse_platform
 from ansible_collections.drover.platform.plugins.module_utils._registry import (
+    Options,
+    Resolution,
+    check_architectures,
+    resolve,
+    run,
+)
+from ansible_collections.drover.platform.plugins.module_utils._registry_client import (
+    Challenge,
+    Credentials,
+    HttpResponse,
+    RegistryClient,
+    open_url_opener,
+    parse_challenges,
+)
+from ansible_collections.drover.platform.plugins.module_utils._registry_model import (
     ACCEPT,
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
     OCI_MANIFEST,
     ArchitectureMissing,
-    Challenge,
-    Credentials,
     DigestMismatch,
-    HttpResponse,
     InvalidReference,
     ManifestNotFound,
-    Options,
     RegistryAuthError,
-    RegistryClient,
     RegistryUnreachable,
     UnexpectedResponse,
-    check_architectures,
     index_platforms,
-    open_url_opener,
-    parse_challenges,
     parse_reference,
-    resolve,
-    run,
 )
 from ansible_collections.drover.platform.plugins.modules import registry_digest
 
@@ -161,7 +166,7 @@ def client(*names: str, credentials: Credentials | None = None, tamper: Tamper |
     return RegistryClient(REGISTRY, RecordedRegistry(*names, tamper=tamper), plain_http=True, credentials=credentials)
 
 
-def resolved(names: list[str], reference: str, **kwargs: Any) -> _registry.Resolution:
+def resolved(names: list[str], reference: str, **kwargs: Any) -> Resolution:
     return resolve(client(*names, **kwargs), reference, parse_reference(reference))
 
 
@@ -947,7 +952,7 @@ def run_module(
     replay: ReplayOpenUrl | None = None,
 ) -> dict[str, Any]:
     """main() with args, open_url replaying the recordings; the JSON it prints."""
-    monkeypatch.setattr(_registry, "open_url", replay or ReplayOpenUrl(*ALL, "basic-auth"))
+    monkeypatch.setattr(_registry_client, "open_url", replay or ReplayOpenUrl(*ALL, "basic-auth"))
     with patch_module_args(args), pytest.raises(SystemExit) as leaving:
         registry_digest.main()
     result = json.loads(capsys.readouterr().out)
@@ -1022,7 +1027,7 @@ def test_module_unreachable(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
     def refused(url: str, **_kwargs: Any) -> Any:
         raise recorded_error("refused")
 
-    monkeypatch.setattr(_registry, "open_url", refused)
+    monkeypatch.setattr(_registry_client, "open_url", refused)
     with patch_module_args({"images": [ref("1.0")]}), pytest.raises(SystemExit):
         registry_digest.main()
     result = json.loads(capsys.readouterr().out)
