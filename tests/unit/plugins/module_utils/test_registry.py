@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.drover.platform.plugins.module_utils import _registry_client
 from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform, parse_platform
@@ -64,6 +63,9 @@ from ansible_collections.drover.platform.plugins.module_utils._registry_model im
     parse_reference,
 )
 from ansible_collections.drover.platform.plugins.modules import registry_digest
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "registry"
 REGISTRY = "registry.lab:5000"
@@ -946,24 +948,20 @@ def test_run_checks_its_input_before_asking(options: Options, error: type[Except
 
 
 def run_module(
-    capsys: pytest.CaptureFixture[str],
+    run_main: RunMain,
     monkeypatch: pytest.MonkeyPatch,
     args: dict[str, Any],
     replay: ReplayOpenUrl | None = None,
 ) -> dict[str, Any]:
     """main() with args, open_url replaying the recordings; the JSON it prints."""
     monkeypatch.setattr(_registry_client, "open_url", replay or ReplayOpenUrl(*ALL, "basic-auth"))
-    with patch_module_args(args), pytest.raises(SystemExit) as leaving:
-        registry_digest.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
+    return run_main(registry_digest.main, args)
 
 
-def test_module_in_check_mode(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_in_check_mode(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     replay = ReplayOpenUrl("basic-auth")
     result = run_module(
-        capsys,
+        run_main,
         monkeypatch,
         {
             "images": [ref("1.0")],
@@ -984,9 +982,9 @@ def test_module_in_check_mode(capsys: pytest.CaptureFixture[str], monkeypatch: p
     assert {kwargs["timeout"] for kwargs in replay.kwargs} == {5}
 
 
-def test_module_fails_with_the_report(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_fails_with_the_report(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_module(
-        capsys,
+        run_main,
         monkeypatch,
         {
             "images": [ref("1.0-arm64")],
@@ -1016,21 +1014,19 @@ def test_module_fails_with_the_report(capsys: pytest.CaptureFixture[str], monkey
     ],
 )
 def test_module_refuses(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], words: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], words: str
 ) -> None:
-    result = run_module(capsys, monkeypatch, args)
+    result = run_module(run_main, monkeypatch, args)
     assert result["failed"] is True
     assert words in result["msg"]
 
 
-def test_module_unreachable(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_unreachable(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     def refused(url: str, **_kwargs: Any) -> Any:
         raise recorded_error("refused")
 
     monkeypatch.setattr(_registry_client, "open_url", refused)
-    with patch_module_args({"images": [ref("1.0")]}), pytest.raises(SystemExit):
-        registry_digest.main()
-    result = json.loads(capsys.readouterr().out)
+    result = run_main(registry_digest.main, {"images": [ref("1.0")]})
     assert result["msg"] == (
         f"cannot reach https://{REGISTRY}/v2/{REPOSITORY}/manifests/1.0: connection refused; is the registry running "
         "and listening on that port?"
