@@ -99,6 +99,11 @@ class LockChange:
             }
         return result
 
+    @classmethod
+    def no_lock(cls, path: str) -> LockChange:
+        """Nothing to give back or break: there is no lock."""
+        return cls(changed=False, path=path, holder=None, held=False, before=None, after=None)
+
     def outcome(self, diff: bool) -> Outcome:
         return Outcome(self.result(diff), warnings=list(self.warnings))
 
@@ -287,11 +292,8 @@ def acquire(
             )
         if current is None:
             record = {"lock": name, "token": token, "acquired_at": utc_stamp(now()), "holder": holder}
-            if check_mode:
-                return LockChange(
-                    changed=True, path=path, holder=record, held=True, before=None, after=record, waited=clock() - start
-                )
-            if try_create(path, record):
+            # In check mode nothing is created: the lock is as good as taken.
+            if check_mode or try_create(path, record):
                 return LockChange(
                     changed=True, path=path, holder=record, held=True, before=None, after=record, waited=clock() - start
                 )
@@ -312,7 +314,7 @@ def release(
     path = lock_path(directory, name)
     current = read_lock(path)
     if current is None:
-        return LockChange(changed=False, path=path, holder=None, held=False, before=None, after=None)
+        return LockChange.no_lock(path)
     if current.get("token") != token:
         # Someone broke this run's lock and took it: theirs now, not ours to free.
         return LockChange(
@@ -340,7 +342,7 @@ def break_lock(directory: str, name: str, check_mode: bool = False) -> LockChang
     path = lock_path(directory, name)
     current = read_lock(path)
     if current is None:
-        return LockChange(changed=False, path=path, holder=None, held=False, before=None, after=None)
+        return LockChange.no_lock(path)
     if not check_mode:
         remove(path)
     return LockChange(
