@@ -73,7 +73,6 @@ class AddonRequest:
     timeout: int = 300
 
 
-
 def run_addon(cli: MicroK8sCli, request: AddonRequest, check_mode: bool = False) -> Outcome:
     """Bring one addon to the state asked for, reading `microk8s status` before and after."""
     if request.state not in ADDON_STATES:

@@ -52,8 +52,6 @@ class Options:
     diff: bool = False
 
 
-
-
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 

@@ -206,5 +206,6 @@ def main() -> None:
     )
     finish(module, lambda: run(module.params, module.check_mode).outcome(module._diff), (DeployLockError,))
 
+
 if __name__ == "__main__":
     main()

@@ -289,5 +289,6 @@ def main() -> None:
     userland_bits = 64 if sys.maxsize > 2**32 else 32
     finish(module, lambda: Outcome(run(module.params, platform.machine(), userland_bits)), (HostProfileError,))
 
+
 if __name__ == "__main__":
     main()

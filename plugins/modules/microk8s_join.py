@@ -252,5 +252,6 @@ def main() -> None:
     )
     finish(module, lambda: run(module), (MicroK8sError,))
 
+
 if __name__ == "__main__":
     main()

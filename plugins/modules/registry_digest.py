@@ -268,5 +268,6 @@ def main() -> None:
     )
     finish(module, lambda: resolve(module), (RegistryError, InvalidPlatform))
 
+
 if __name__ == "__main__":
     main()

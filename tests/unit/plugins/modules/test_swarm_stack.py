@@ -186,7 +186,7 @@ def test_deploy_converges_then_nothing_to_do(
 def test_what_is_deployed(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     swarm = RecordedSwarm("converged", "before", "")
     result = run_module(run_main, monkeypatch, swarm, present("converged", prune=True, with_registry_auth=True,
-                                                            resolve_image="changed"))
+                                                              resolve_image="changed"))
     recorded = read_json(FIXTURES / "converged" / "services.json")[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
     app_conf = recorded["Configs"][0]["ConfigName"]
     token = recorded["Secrets"][0]["SecretName"]
@@ -293,7 +293,7 @@ def test_definition_file_hashes_as_the_same_data(
     (tmp_path / "compose.yml").write_text(json.dumps(compose))
     swarm = RecordedSwarm("converged", "")
     result = run_module(run_main, monkeypatch, swarm, {"name": "fx-converged",
-                                                     "definition_file": str(tmp_path / "compose.yml")})
+                                                       "definition_file": str(tmp_path / "compose.yml")})
     assert (result["changed"], result["services"]["web"]["state"]) == (False, "converged")
 
 
@@ -320,7 +320,7 @@ def test_absent_waits_until_gone(
 def test_absent_in_check_mode(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     swarm = RecordedSwarm("converged", "removing")
     result = run_module(run_main, monkeypatch, swarm, {"name": "fx-converged", "state": "absent",
-                                                     "_ansible_check_mode": True})
+                                                       "_ansible_check_mode": True})
     assert result["changed"] is True
     assert not swarm.ran("stack", "rm")
 
