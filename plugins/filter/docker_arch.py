@@ -44,7 +44,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.drover.platform.plugins.module_utils._registry import InvalidPlatform, docker_platform
+from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform, docker_platform
 
 
 def docker_arch(name: Any) -> str:

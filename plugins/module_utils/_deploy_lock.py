@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome
+
 STATES = ("acquired", "released", "broken")
 LOCK_SUFFIX = ".lock"
 DEFAULT_POLL = 1.0
@@ -40,10 +42,13 @@ class DeployLockError(Exception):
 class LockHeld(DeployLockError):
     """Someone else held the lock for longer than the caller would wait."""
 
-    def __init__(self, name: str, record: Mapping[str, Any], waited: float, now: float | None = None) -> None:
+    def __init__(
+        self, name: str, record: Mapping[str, Any], waited: float, now: float | None = None, path: str | None = None
+    ) -> None:
         self.name = name
         self.record = dict(record)
         self.waited = waited
+        self.path = path
         since = self.record.get("acquired_at", "an unknown time")
         age = held_for(self.record, now)
         super().__init__(
@@ -52,9 +57,14 @@ class LockHeld(DeployLockError):
             + f"; waited {format_seconds(waited)} for it"
         )
 
+    @property
+    def result(self) -> dict[str, Any]:
+        """What the module's failure returns besides the message."""
+        return {"lock_file": self.path, "holder": self.record, "waited": round(self.waited, 3)}
+
 
 @dataclass
-class Outcome:
+class LockChange:
     """What a call did (or, in check mode, would do) to the lock."""
 
     changed: bool
@@ -88,6 +98,14 @@ class Outcome:
                 "after_header": self.path,
             }
         return result
+
+    @classmethod
+    def no_lock(cls, path: str) -> LockChange:
+        """Nothing to give back or break: there is no lock."""
+        return cls(changed=False, path=path, holder=None, held=False, before=None, after=None)
+
+    def outcome(self, diff: bool) -> Outcome:
+        return Outcome(self.result(diff), warnings=list(self.warnings))
 
 
 def utc_stamp(seconds: float | None = None) -> str:
@@ -247,7 +265,7 @@ def acquire(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], float] = time.time,
-) -> Outcome:
+) -> LockChange:
     """Take the lock for token, waiting up to `wait` seconds while another token holds it.
 
     In check mode nothing is created, but a lock held by someone else is
@@ -263,7 +281,7 @@ def acquire(
     while True:
         current = read_lock(path) if os.path.isdir(directory) else None
         if current is not None and current.get("token") == token:
-            return Outcome(
+            return LockChange(
                 changed=False,
                 path=path,
                 holder=current,
@@ -274,35 +292,32 @@ def acquire(
             )
         if current is None:
             record = {"lock": name, "token": token, "acquired_at": utc_stamp(now()), "holder": holder}
-            if check_mode:
-                return Outcome(
-                    changed=True, path=path, holder=record, held=True, before=None, after=record, waited=clock() - start
-                )
-            if try_create(path, record):
-                return Outcome(
+            # In check mode nothing is created: the lock is as good as taken.
+            if check_mode or try_create(path, record):
+                return LockChange(
                     changed=True, path=path, holder=record, held=True, before=None, after=record, waited=clock() - start
                 )
             # Another process created it between the read and the link: read who.
             continue
         waited = clock() - start
         if waited >= wait:
-            raise LockHeld(name, current, waited, now())
+            raise LockHeld(name, current, waited, now(), path)
         sleep(max(0.0, min(poll, wait - waited)))
 
 
 def release(
     directory: str, name: str, token: str, check_mode: bool = False, now: Callable[[], float] = time.time
-) -> Outcome:
+) -> LockChange:
     """Give the lock back if token holds it; a lock another token holds stays, with a warning."""
     if not token:
         raise DeployLockError("a token is needed to release a lock")
     path = lock_path(directory, name)
     current = read_lock(path)
     if current is None:
-        return Outcome(changed=False, path=path, holder=None, held=False, before=None, after=None)
+        return LockChange.no_lock(path)
     if current.get("token") != token:
         # Someone broke this run's lock and took it: theirs now, not ours to free.
-        return Outcome(
+        return LockChange(
             changed=False,
             path=path,
             holder=current,
@@ -317,20 +332,20 @@ def release(
     released_at = utc_stamp(now())
     if not check_mode:
         remove(path)
-    return Outcome(
+    return LockChange(
         changed=True, path=path, holder=current, held=False, before=current, after=None, released_at=released_at
     )
 
 
-def break_lock(directory: str, name: str, check_mode: bool = False) -> Outcome:
+def break_lock(directory: str, name: str, check_mode: bool = False) -> LockChange:
     """Remove the lock whoever holds it; the record removed is returned for the log."""
     path = lock_path(directory, name)
     current = read_lock(path)
     if current is None:
-        return Outcome(changed=False, path=path, holder=None, held=False, before=None, after=None)
+        return LockChange.no_lock(path)
     if not check_mode:
         remove(path)
-    return Outcome(
+    return LockChange(
         changed=True,
         path=path,
         holder=current,
@@ -344,7 +359,7 @@ def break_lock(directory: str, name: str, check_mode: bool = False) -> Outcome:
     )
 
 
-def run(params: Mapping[str, Any], check_mode: bool, poll: float = DEFAULT_POLL) -> Outcome:
+def run(params: Mapping[str, Any], check_mode: bool, poll: float = DEFAULT_POLL) -> LockChange:
     """The module's work for its parameters."""
     state = params["state"]
     if state == "acquired":

@@ -16,6 +16,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ansible_collections.drover.platform.plugins.module_utils._arch import debian_arch
+
 CLASSES = ("nuc", "pc", "rpi", "vm", "container")
 UNKNOWN_CLASS = "unknown"
 
@@ -91,26 +93,6 @@ HYPERVISOR_DMI_PREFIXES = (
 )
 HYPERV_VENDOR = "Microsoft Corporation"
 HYPERV_PRODUCT = "Virtual Machine"
-
-ARCH_NAMES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv6l": "armhf",
-    "armv7l": "armhf",
-    "armv8l": "armhf",
-    "i386": "i386",
-    "i486": "i386",
-    "i586": "i386",
-    "i686": "i386",
-    "ppc64le": "ppc64el",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-# A 64-bit kernel can run a 32-bit userland (32-bit Raspberry Pi OS does so
-# on a Pi 4 or 5 by default); packages must match the userland.
-USERLAND_32_BIT = {"arm64": "armhf", "amd64": "i386"}
 
 
 class HostProfileError(Exception):
@@ -211,21 +193,6 @@ class HostFiles:
             return None
         value = text.replace("\0", "").strip()
         return value or None
-
-
-def normalise_arch(machine: str | None, userland_bits: int | None = None) -> str | None:
-    """Debian's name for the architecture that `uname -m` reports.
-
-    userland_bits (32 or 64, from the running Python) corrects a 64-bit
-    kernel that runs a 32-bit userland.
-    """
-    if not machine:
-        return None
-    lowered = machine.strip().lower()
-    arch = ARCH_NAMES.get(lowered, lowered)
-    if userland_bits == 32:
-        arch = USERLAND_32_BIT.get(arch, arch)
-    return arch or None
 
 
 def read_dmi(files: HostFiles, name: str) -> str | None:
@@ -480,7 +447,7 @@ def read_host_profile(
         detected_class=detection.host_class,
         class_evidence=detection.evidence,
         model=read_model(files),
-        arch=normalise_arch(machine, userland_bits),
+        arch=debian_arch(machine, userland_bits),
         cpus=count_cpus(cpuinfo),
         memory_mb=memory_mb,
         swap=swap,

@@ -202,6 +202,10 @@ from ansible_collections.drover.platform.plugins.module_utils._boot_cmdline impo
     plan_change,
     write_beside,
 )
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
+
+# What an OSError fails with: "<this> <file>: <reason>", the file named if the error names none.
+FILE_ERROR = ("cannot read or write", "the command line file")
 
 
 def argument_spec() -> dict:
@@ -228,7 +232,7 @@ def apply(module: AnsibleModule, plan: Plan) -> str | None:
     return backup_file
 
 
-def run(module: AnsibleModule) -> dict:
+def run(module: AnsibleModule) -> Outcome:
     params = module.params
     plan = plan_change(
         parameters=params["parameters"],
@@ -238,9 +242,9 @@ def run(module: AnsibleModule) -> dict:
         grub_variable=params["grub_variable"],
         root=params["root"],
     )
+    # Said before the file is touched, so that a failed write still shows them.
     for warning in plan.warnings:
         module.warn(warning)
-
     result = dict(
         changed=plan.changed,
         path=plan.path,
@@ -255,21 +259,13 @@ def run(module: AnsibleModule) -> dict:
         backup_file = apply(module, plan)
         if backup_file:
             result["backup_file"] = backup_file
-    if module._diff:
-        result["diff"] = dict(before=plan.before, after=plan.after, before_header=plan.path, after_header=plan.path)
-    return result
+    diff = dict(before=plan.before, after=plan.after, before_header=plan.path, after_header=plan.path)
+    return Outcome(result, diff=diff)
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = run(module)
-    except BootCmdlineError as error:
-        module.fail_json(msg=str(error))
-    except OSError as error:
-        where = error.filename or "the command line file"
-        module.fail_json(msg=f"cannot read or write {where}: {error.strerror or error}")
-    module.exit_json(**result)
+    finish(module, lambda: run(module), (BootCmdlineError,), file_error=FILE_ERROR)
 
 
 if __name__ == "__main__":

@@ -183,13 +183,8 @@ released_at:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.drover.platform.plugins.module_utils._deploy_lock import (
-    STATES,
-    DeployLockError,
-    LockHeld,
-    lock_path,
-    run,
-)
+from ansible_collections.drover.platform.plugins.module_utils._deploy_lock import STATES, DeployLockError, run
+from ansible_collections.drover.platform.plugins.module_utils._outcome import finish
 
 
 def argument_spec() -> dict:
@@ -209,20 +204,7 @@ def main() -> None:
         required_if=[("state", "acquired", ("token",)), ("state", "released", ("token",))],
         supports_check_mode=True,
     )
-    try:
-        outcome = run(module.params, module.check_mode)
-    except LockHeld as error:
-        module.fail_json(
-            msg=str(error),
-            lock_file=lock_path(module.params["path"], error.name),
-            holder=error.record,
-            waited=round(error.waited, 3),
-        )
-    except DeployLockError as error:
-        module.fail_json(msg=str(error))
-    for warning in outcome.warnings:
-        module.warn(warning)
-    module.exit_json(**outcome.result(module._diff))
+    finish(module, lambda: run(module.params, module.check_mode).outcome(module._diff), (DeployLockError,))
 
 
 if __name__ == "__main__":

@@ -261,6 +261,7 @@ from ansible_collections.drover.platform.plugins.module_utils._host_profile impo
     HostProfileError,
     read_host_profile,
 )
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
 
 FACT_NAME = "drover_host_profile"
 
@@ -286,11 +287,7 @@ def run(params: Mapping[str, Any], machine: str, userland_bits: int) -> dict[str
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     userland_bits = 64 if sys.maxsize > 2**32 else 32
-    try:
-        result = run(module.params, platform.machine(), userland_bits)
-    except HostProfileError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    finish(module, lambda: Outcome(run(module.params, platform.machine(), userland_bits)), (HostProfileError,))
 
 
 if __name__ == "__main__":

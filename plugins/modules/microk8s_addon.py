@@ -170,14 +170,13 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.drover.platform.plugins.module_utils._microk8s import (
+from ansible_collections.drover.platform.plugins.module_utils._microk8s import MICROK8S, MicroK8sError, module_cli
+from ansible_collections.drover.platform.plugins.module_utils._microk8s_addon import (
     ADDON_STATES,
-    MICROK8S,
     AddonRequest,
-    MicroK8sError,
-    module_cli,
     run_addon,
 )
+from ansible_collections.drover.platform.plugins.module_utils._outcome import finish
 
 
 def argument_spec() -> dict:
@@ -196,14 +195,7 @@ def main() -> None:
     request = AddonRequest(
         name=params["name"], state=params["state"], arguments=params["arguments"], timeout=params["timeout"]
     )
-    try:
-        outcome = run_addon(module_cli(module), request, check_mode=module.check_mode)
-    except MicroK8sError as error:
-        module.fail_json(msg=str(error))
-    result = dict(changed=outcome.changed, **outcome.result)
-    if module._diff and outcome.diff:
-        result["diff"] = outcome.diff
-    module.exit_json(**result)
+    finish(module, lambda: run_addon(module_cli(module), request, check_mode=module.check_mode), (MicroK8sError,))
 
 
 if __name__ == "__main__":

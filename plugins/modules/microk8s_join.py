@@ -198,16 +198,15 @@ stdout:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.drover.platform.plugins.module_utils._microk8s import (
-    MICROK8S,
+from ansible_collections.drover.platform.plugins.module_utils._microk8s import MICROK8S, MicroK8sError, module_cli
+from ansible_collections.drover.platform.plugins.module_utils._microk8s_join import (
     MODES,
     IssueRequest,
     JoinRequest,
-    MicroK8sError,
-    module_cli,
     run_issue,
     run_join,
 )
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
 
 
 def argument_spec() -> dict:
@@ -224,46 +223,34 @@ def argument_spec() -> dict:
     )
 
 
+def run(module: AnsibleModule) -> Outcome:
+    params = module.params
+    cli = module_cli(module, secrets=(params["token"],))
+    if params["mode"] == "issue":
+        request = IssueRequest(
+            token=params["token"],
+            nodes=params["nodes"],
+            token_ttl=params["token_ttl"],
+            timeout=params["timeout"],
+        )
+        return run_issue(cli, request, check_mode=module.check_mode)
+    join = JoinRequest(
+        address=params["address"],
+        token=params["token"],
+        worker=params["worker"],
+        fingerprint=params["fingerprint"],
+        timeout=params["timeout"],
+    )
+    return run_join(cli, join, check_mode=module.check_mode)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
         required_if=[("mode", "issue", ("nodes",)), ("mode", "join", ("address",))],
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        cli = module_cli(module, secrets=(params["token"],))
-        if params["mode"] == "issue":
-            outcome = run_issue(
-                cli,
-                IssueRequest(
-                    token=params["token"],
-                    nodes=params["nodes"],
-                    token_ttl=params["token_ttl"],
-                    timeout=params["timeout"],
-                ),
-                check_mode=module.check_mode,
-            )
-        else:
-            outcome = run_join(
-                cli,
-                JoinRequest(
-                    address=params["address"],
-                    token=params["token"],
-                    worker=params["worker"],
-                    fingerprint=params["fingerprint"],
-                    timeout=params["timeout"],
-                ),
-                check_mode=module.check_mode,
-            )
-    except MicroK8sError as error:
-        module.fail_json(msg=str(error))
-    for warning in outcome.warnings:
-        module.warn(warning)
-    result = dict(changed=outcome.changed, **outcome.result)
-    if module._diff and outcome.diff:
-        result["diff"] = outcome.diff
-    module.exit_json(**result)
+    finish(module, lambda: run(module), (MicroK8sError,))
 
 
 if __name__ == "__main__":

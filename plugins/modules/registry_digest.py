@@ -224,13 +224,11 @@ pinned:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.drover.platform.plugins.module_utils._registry import (
-    Options,
-    Outcome,
-    RegistryError,
-    open_url_opener,
-    run,
-)
+from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
+from ansible_collections.drover.platform.plugins.module_utils._registry import Options, run
+from ansible_collections.drover.platform.plugins.module_utils._registry_client import open_url_opener
+from ansible_collections.drover.platform.plugins.module_utils._registry_model import RegistryError
 
 
 def argument_spec() -> dict:
@@ -268,13 +266,7 @@ def main() -> None:
         required_together=[("username", "password")],
         supports_check_mode=True,
     )
-    try:
-        outcome = resolve(module)
-    except RegistryError as error:
-        module.fail_json(msg=str(error))
-    if outcome.failure:
-        module.fail_json(msg=outcome.failure, **outcome.result)
-    module.exit_json(**outcome.result)
+    finish(module, lambda: resolve(module), (RegistryError, InvalidPlatform))
 
 
 if __name__ == "__main__":

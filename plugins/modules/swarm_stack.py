@@ -414,20 +414,26 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli, DockerCliError
-from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import (
-    RESOLVE_IMAGE,
-    STATES,
-    Options,
-    Outcome,
-    SwarmStack,
+from ansible_collections.drover.platform.plugins.module_utils._command import module_run_command
+from ansible_collections.drover.platform.plugins.module_utils._outcome import Outcome, finish
+from ansible_collections.drover.platform.plugins.module_utils._swarm_cli import (
+    DockerCli,
+    DockerCliError,
+    SwarmStackClient,
+)
+from ansible_collections.drover.platform.plugins.module_utils._swarm_definition import (
     SwarmStackError,
     check_stack_name,
     load_definition_file,
     render,
+    staged_compose,
+)
+from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import (
+    RESOLVE_IMAGE,
+    STATES,
+    Options,
     run_absent,
     run_present,
-    staged_compose,
 )
 
 
@@ -450,17 +456,13 @@ def docker_cli(module: AnsibleModule) -> DockerCli:
     executable = module.params["docker_cli"]
     if os.sep not in executable:
         executable = module.get_bin_path(executable, required=True)
-
-    def run_command(argv: list[str], environment: dict[str, str]) -> tuple[int, str, str]:
-        return module.run_command(argv, environ_update=environment)
-
-    return DockerCli(run_command, executable)
+    return DockerCli(module_run_command(module), executable)
 
 
 def run(module: AnsibleModule) -> Outcome:
     params = module.params
     check_stack_name(params["name"])
-    stack = SwarmStack(docker_cli(module), params["name"])
+    stack = SwarmStackClient(docker_cli(module), params["name"])
     options = Options(
         name=params["name"],
         timeout=params["timeout"],
@@ -490,18 +492,7 @@ def main() -> None:
         required_if=[("state", "present", ("definition", "definition_file"), True)],
         supports_check_mode=True,
     )
-    try:
-        outcome = run(module)
-    except (SwarmStackError, DockerCliError) as error:
-        module.fail_json(msg=str(error))
-    except OSError as error:
-        where = error.filename or "a file"
-        module.fail_json(msg=f"cannot read {where}: {error.strerror or error}")
-    for warning in outcome.warnings:
-        module.warn(warning)
-    if outcome.failure:
-        module.fail_json(msg=outcome.failure, **outcome.result)
-    module.exit_json(**outcome.result)
+    finish(module, lambda: run(module), (SwarmStackError, DockerCliError), file_error=("cannot read", "a file"))
 
 
 if __name__ == "__main__":

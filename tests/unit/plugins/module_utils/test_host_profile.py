@@ -14,7 +14,6 @@ from ansible_collections.drover.platform.plugins.module_utils._host_profile impo
     HostProfile,
     InvalidArgumentError,
     RootNotFoundError,
-    normalise_arch,
     read_host_profile,
 )
 from ansible_collections.drover.platform.plugins.modules import host_profile as module
@@ -412,29 +411,6 @@ def test_hypervisors(tmp_path: Path, files: dict[str, str], expected_class: str,
 def test_dmi_classes(tmp_path: Path, files: dict[str, str], expected_class: str, expected_model: str) -> None:
     profile = read_host_profile(root=write_tree(tmp_path, files))
     assert (profile.detected_class, profile.model) == (expected_class, expected_model)
-
-
-@pytest.mark.parametrize(
-    ("machine", "userland_bits", "expected"),
-    [
-        ("x86_64", None, "amd64"),
-        ("x86_64", 64, "amd64"),
-        ("x86_64", 32, "i386"),
-        ("aarch64", None, "arm64"),
-        ("aarch64", 32, "armhf"),  # 32-bit Raspberry Pi OS on a 64-bit kernel
-        ("arm64", 64, "arm64"),
-        ("armv7l", None, "armhf"),
-        ("armv6l", 32, "armhf"),
-        ("i686", None, "i386"),
-        ("ppc64le", None, "ppc64el"),
-        ("riscv64", None, "riscv64"),
-        ("mips64", None, "mips64"),
-        ("", None, None),
-        (None, None, None),
-    ],
-)
-def test_normalise_arch(machine: str | None, userland_bits: int | None, expected: str | None) -> None:
-    assert normalise_arch(machine, userland_bits) == expected
 
 
 @pytest.mark.parametrize(

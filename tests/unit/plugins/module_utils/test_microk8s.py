@@ -8,28 +8,34 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.drover.platform.plugins.module_utils._command import (
+    MASK,
+    Result,
+)
 from ansible_collections.drover.platform.plugins.module_utils._microk8s import (
     ENVIRONMENT,
-    MASK,
     AddonNotFoundError,
     CommandError,
     CommandTimeoutError,
-    Connection,
     MicroK8sCli,
     MicroK8sError,
-    Node,
-    Result,
+    parse_status_yaml,
+    status_from_result,
+)
+from ansible_collections.drover.platform.plugins.module_utils._microk8s_addon import (
     addon_state,
     addon_word,
+    parse_addon_name,
+)
+from ansible_collections.drover.platform.plugins.module_utils._microk8s_join import (
+    Connection,
+    Node,
     check_token,
     join_failure,
     parse_add_node,
-    parse_addon_name,
     parse_connection,
     parse_endpoint,
     parse_nodes,
-    parse_status_yaml,
-    status_from_result,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "microk8s"

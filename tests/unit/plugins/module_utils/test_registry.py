@@ -28,42 +28,44 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.errors import AnsibleFilterError
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.drover.platform.plugins.filter.docker_arch import FilterModule, docker_arch
-from ansible_collections.drover.platform.plugins.module_utils import _registry
+from ansible_collections.drover.platform.plugins.module_utils import _registry_client
+from ansible_collections.drover.platform.plugins.module_utils._arch import InvalidPlatform, parse_platform
 from ansible_collections.drover.platform.plugins.module_utils._registry import (
+    Options,
+    Resolution,
+    check_architectures,
+    resolve,
+    run,
+)
+from ansible_collections.drover.platform.plugins.module_utils._registry_client import (
+    Challenge,
+    Credentials,
+    HttpResponse,
+    RegistryClient,
+    open_url_opener,
+    parse_challenges,
+)
+from ansible_collections.drover.platform.plugins.module_utils._registry_model import (
     ACCEPT,
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
     OCI_MANIFEST,
     ArchitectureMissing,
-    Challenge,
-    Credentials,
     DigestMismatch,
-    HttpResponse,
-    InvalidPlatform,
     InvalidReference,
     ManifestNotFound,
-    Options,
-    Platform,
     RegistryAuthError,
-    RegistryClient,
     RegistryUnreachable,
     UnexpectedResponse,
-    check_architectures,
-    docker_platform,
     index_platforms,
-    open_url_opener,
-    parse_challenges,
-    parse_platform,
     parse_reference,
-    resolve,
-    run,
 )
 from ansible_collections.drover.platform.plugins.modules import registry_digest
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "registry"
 REGISTRY = "registry.lab:5000"
@@ -166,7 +168,7 @@ def client(*names: str, credentials: Credentials | None = None, tamper: Tamper |
     return RegistryClient(REGISTRY, RecordedRegistry(*names, tamper=tamper), plain_http=True, credentials=credentials)
 
 
-def resolved(names: list[str], reference: str, **kwargs: Any) -> _registry.Resolution:
+def resolved(names: list[str], reference: str, **kwargs: Any) -> Resolution:
     return resolve(client(*names, **kwargs), reference, parse_reference(reference))
 
 
@@ -267,82 +269,6 @@ def test_latest_what_is_asked_and_pinned(text: str, latest: bool, asked: str, pi
         asked,
         pinned,
     )
-
-
-# --- architectures and platforms ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "docker"),
-    [
-        ("x86_64", "amd64"),
-        ("amd64", "amd64"),
-        ("AMD64", "amd64"),
-        ("amd64/v1", "amd64"),
-        ("amd64/v3", "amd64/v3"),
-        ("aarch64", "arm64"),
-        ("arm64", "arm64"),
-        ("arm64/v8", "arm64"),
-        ("linux/arm64", "arm64"),
-        ("armv7l", "arm/v7"),
-        ("armv6l", "arm/v6"),
-        ("armv8l", "arm/v8"),
-        ("armv5tel", "arm/v5"),
-        ("arm", "arm/v7"),
-        ("arm/7", "arm/v7"),
-        ("armhf", "arm/v7"),
-        ("armel", "arm/v6"),
-        ("i686", "386"),
-        ("i386", "386"),
-        ("ppc64el", "ppc64le"),
-        ("ppc64le", "ppc64le"),
-        ("s390x", "s390x"),
-        ("riscv64", "riscv64"),
-        ("loongarch64", "loong64"),
-    ],
-)
-def test_docker_arch(name: str, docker: str) -> None:
-    assert docker_platform(name) == docker
-    assert docker_arch(name) == docker
-
-
-@pytest.mark.parametrize("name", ["sparc64", "", "linux/arm/v7/x", "windows", "arm//v7"])
-def test_unknown_architectures(name: str) -> None:
-    with pytest.raises(InvalidPlatform):
-        parse_platform(name)
-    with pytest.raises(AnsibleFilterError):
-        docker_arch(name)
-
-
-def test_docker_arch_filter() -> None:
-    assert FilterModule().filters()["docker_arch"] is docker_arch
-    with pytest.raises(AnsibleFilterError, match="expects an architecture name, got int 64"):
-        docker_arch(64)
-
-
-@pytest.mark.parametrize(
-    ("image", "host", "runs"),
-    [
-        pytest.param("linux/arm64/v8", "arm64", True, id="arm64-v8-on-arm64"),
-        pytest.param("linux/arm64", "arm64/v8", True, id="arm64-on-arm64-v8"),
-        pytest.param("linux/arm64", "aarch64", True, id="arm64-on-aarch64"),
-        pytest.param("linux/arm/v7", "arm/v7", True, id="armv7"),
-        pytest.param("linux/arm/v6", "armv7l", True, id="older-arm-variant"),
-        pytest.param("linux/arm/v7", "armv6l", False, id="newer-arm-variant"),
-        pytest.param("linux/arm", "arm/v7", True, id="arm-means-v7"),
-        pytest.param("linux/arm/v7", "arm", True, id="required-arm-means-v7"),
-        pytest.param("linux/arm/v7", "arm64", False, id="32-bit-for-64-bit-host"),
-        pytest.param("linux/amd64", "x86_64", True, id="amd64"),
-        pytest.param("linux/amd64/v3", "amd64", False, id="amd64-v3-on-baseline"),
-        pytest.param("linux/amd64", "amd64/v3", True, id="baseline-on-amd64-v3"),
-        pytest.param("linux/386", "amd64", False, id="386-is-not-amd64"),
-        pytest.param("windows/amd64", "amd64", False, id="windows-image"),
-        pytest.param("windows/amd64", "windows/amd64", True, id="windows-host"),
-    ],
-)
-def test_runs_on(image: str, host: str, runs: bool) -> None:
-    os_name, architecture, *variant = image.split("/")
-    assert Platform(os_name, architecture, variant[0] if variant else None).runs_on(parse_platform(host)) is runs
 
 
 def body_of(name: str, index: int = 0) -> dict[str, Any]:
@@ -1022,24 +948,20 @@ def test_run_checks_its_input_before_asking(options: Options, error: type[Except
 
 
 def run_module(
-    capsys: pytest.CaptureFixture[str],
+    run_main: RunMain,
     monkeypatch: pytest.MonkeyPatch,
     args: dict[str, Any],
     replay: ReplayOpenUrl | None = None,
 ) -> dict[str, Any]:
     """main() with args, open_url replaying the recordings; the JSON it prints."""
-    monkeypatch.setattr(_registry, "open_url", replay or ReplayOpenUrl(*ALL, "basic-auth"))
-    with patch_module_args(args), pytest.raises(SystemExit) as leaving:
-        registry_digest.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
+    monkeypatch.setattr(_registry_client, "open_url", replay or ReplayOpenUrl(*ALL, "basic-auth"))
+    return run_main(registry_digest.main, args)
 
 
-def test_module_in_check_mode(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_in_check_mode(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     replay = ReplayOpenUrl("basic-auth")
     result = run_module(
-        capsys,
+        run_main,
         monkeypatch,
         {
             "images": [ref("1.0")],
@@ -1060,9 +982,9 @@ def test_module_in_check_mode(capsys: pytest.CaptureFixture[str], monkeypatch: p
     assert {kwargs["timeout"] for kwargs in replay.kwargs} == {5}
 
 
-def test_module_fails_with_the_report(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_fails_with_the_report(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_module(
-        capsys,
+        run_main,
         monkeypatch,
         {
             "images": [ref("1.0-arm64")],
@@ -1092,21 +1014,19 @@ def test_module_fails_with_the_report(capsys: pytest.CaptureFixture[str], monkey
     ],
 )
 def test_module_refuses(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], words: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], words: str
 ) -> None:
-    result = run_module(capsys, monkeypatch, args)
+    result = run_module(run_main, monkeypatch, args)
     assert result["failed"] is True
     assert words in result["msg"]
 
 
-def test_module_unreachable(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_unreachable(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     def refused(url: str, **_kwargs: Any) -> Any:
         raise recorded_error("refused")
 
-    monkeypatch.setattr(_registry, "open_url", refused)
-    with patch_module_args({"images": [ref("1.0")]}), pytest.raises(SystemExit):
-        registry_digest.main()
-    result = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(_registry_client, "open_url", refused)
+    result = run_main(registry_digest.main, {"images": [ref("1.0")]})
     assert result["msg"] == (
         f"cannot reach https://{REGISTRY}/v2/{REPOSITORY}/manifests/1.0: connection refused; is the registry running "
         "and listening on that port?"

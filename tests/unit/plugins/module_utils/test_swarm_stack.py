@@ -22,27 +22,35 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli, DockerCliError
-from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import (
-    HASH_LABEL,
-    DefinitionError,
-    Options,
+from ansible_collections.drover.platform.plugins.module_utils._swarm_cli import (
+    DockerCli,
+    DockerCliError,
+    SwarmStackClient,
+    is_orphaned_job_task,
+)
+from ansible_collections.drover.platform.plugins.module_utils._swarm_convergence import (
     Snapshot,
-    canonical_json,
     evaluate_stack,
     failure_message,
-    is_orphaned_job_task,
-    load_definition_file,
     parse_timestamp,
+    spec_matches,
+    verdict,
+)
+from ansible_collections.drover.platform.plugins.module_utils._swarm_definition import (
+    HASH_LABEL,
+    DefinitionError,
+    canonical_json,
+    load_definition_file,
     plan_changes,
     render,
-    run_present,
     service_diff,
     spec_hash,
-    spec_matches,
     stage,
     staged_compose,
-    verdict,
+)
+from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import (
+    Options,
+    run_present,
     wait_for_convergence,
 )
 
@@ -682,17 +690,11 @@ def test_refusal_recorded_from_the_2010_cli() -> None:
     ids=["all-there", "one-vanished", "all-vanished"],
 )
 def test_inspect_tasks_skips_tasks_removed_meanwhile(rc: int, stdout: str, stderr: str, expected: list[str]) -> None:
-    from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli
-    from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import SwarmStack
-
-    stack = SwarmStack(DockerCli(lambda argv, env: (rc, stdout, stderr)), "probe")
+    stack = SwarmStackClient(DockerCli(lambda argv, env: (rc, stdout, stderr)), "probe")
     assert [task["ID"] for task in stack.inspect_tasks(["a", "b"])] == expected
 
 
 def test_inspect_tasks_still_fails_on_other_errors() -> None:
-    from ansible_collections.drover.platform.plugins.module_utils._docker_cli import DockerCli, DockerCliError
-    from ansible_collections.drover.platform.plugins.module_utils._swarm_stack import SwarmStack
-
-    stack = SwarmStack(DockerCli(lambda argv, env: (1, "", "Cannot connect to the Docker daemon\n")), "probe")
+    stack = SwarmStackClient(DockerCli(lambda argv, env: (1, "", "Cannot connect to the Docker daemon\n")), "probe")
     with pytest.raises(DockerCliError, match="Cannot connect"):
         stack.inspect_tasks(["a"])

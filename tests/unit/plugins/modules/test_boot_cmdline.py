@@ -4,16 +4,18 @@
 
 from __future__ import annotations
 
-import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.drover.platform.plugins.modules import boot_cmdline
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 PI_BOOKWORM = (
     "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait "
@@ -37,13 +39,8 @@ CGROUP = ["cgroup_enable=memory", "cgroup_memory=1"]
 FIRMWARE = "/boot/firmware/cmdline.txt"
 
 
-def run_module(capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> dict[str, Any]:
-    """main() with args; the JSON it prints, with failed set when it called fail_json."""
-    with patch_module_args(args), pytest.raises(SystemExit) as leaving:
-        boot_cmdline.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
+def run_module(run_main: RunMain, args: dict[str, Any]) -> dict[str, Any]:
+    return run_main(boot_cmdline.main, args)
 
 
 def put(root: Path, path: str, text: str, mode: int = 0o644) -> Path:
@@ -77,13 +74,13 @@ def pi(tmp_path: Path) -> Path:
     ],
 )
 def test_apply_then_again(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, before: str, parameters: list[str], state: str, after: str,
+    run_main: RunMain, tmp_path: Path, before: str, parameters: list[str], state: str, after: str,
     added: list[str], removed: list[str],
 ) -> None:
     file = put(tmp_path, FIRMWARE, before + "\n")
     args = {"parameters": parameters, "state": state, "root": str(tmp_path)}
 
-    first = run_module(capsys, args)
+    first = run_module(run_main, args)
     assert file.read_text() == after + "\n"
     assert first["changed"] is True
     assert first["reboot_required"] is True
@@ -91,7 +88,7 @@ def test_apply_then_again(
     assert (first["added"], first["removed"]) == (added, removed)
     assert (first["path"], first["target"], first["cmdline"]) == (str(file), "cmdline", after)
 
-    second = run_module(capsys, args)
+    second = run_module(run_main, args)
     assert file.read_text() == after + "\n"
     assert second["changed"] is False
     assert second["reboot_required"] is False
@@ -107,18 +104,18 @@ def test_apply_then_again(
         pytest.param(["cgroup_memory"], "absent", id="remove-absent"),
     ],
 )
-def test_nothing_to_do(capsys: pytest.CaptureFixture[str], pi: Path, parameters: list[str], state: str) -> None:
-    result = run_module(capsys, {"parameters": parameters, "state": state, "root": str(pi)})
+def test_nothing_to_do(run_main: RunMain, pi: Path, parameters: list[str], state: str) -> None:
+    result = run_module(run_main, {"parameters": parameters, "state": state, "root": str(pi)})
     assert result["changed"] is False
     assert result["reboot_required"] is False
     assert (pi / FIRMWARE.lstrip("/")).read_text() == PI_BOOKWORM + "\n"
 
 
-def test_check_mode_with_diff_predicts_and_writes_nothing(capsys: pytest.CaptureFixture[str], pi: Path) -> None:
+def test_check_mode_with_diff_predicts_and_writes_nothing(run_main: RunMain, pi: Path) -> None:
     file = pi / FIRMWARE.lstrip("/")
     args = {"parameters": CGROUP, "root": str(pi), "_ansible_check_mode": True, "_ansible_diff": True}
 
-    result = run_module(capsys, args)
+    result = run_module(run_main, args)
 
     assert file.read_text() == PI_BOOKWORM + "\n"
     assert result["changed"] is True
@@ -134,13 +131,13 @@ def test_check_mode_with_diff_predicts_and_writes_nothing(capsys: pytest.Capture
     assert [path.name for path in file.parent.iterdir()] == ["cmdline.txt"]
 
 
-def test_no_diff_unless_asked(capsys: pytest.CaptureFixture[str], pi: Path) -> None:
-    result = run_module(capsys, {"parameters": CGROUP, "root": str(pi), "_ansible_check_mode": True})
+def test_no_diff_unless_asked(run_main: RunMain, pi: Path) -> None:
+    result = run_module(run_main, {"parameters": CGROUP, "root": str(pi), "_ansible_check_mode": True})
     assert "diff" not in result
 
 
-def test_firmware_file_chosen_and_stub_untouched(capsys: pytest.CaptureFixture[str], pi: Path) -> None:
-    result = run_module(capsys, {"parameters": CGROUP, "root": str(pi)})
+def test_firmware_file_chosen_and_stub_untouched(run_main: RunMain, pi: Path) -> None:
+    result = run_module(run_main, {"parameters": CGROUP, "root": str(pi)})
     assert result["path"] == str(pi / FIRMWARE.lstrip("/"))
     assert (pi / "boot" / "cmdline.txt").read_text() == PI_STUB
 
@@ -154,22 +151,22 @@ def test_firmware_file_chosen_and_stub_untouched(capsys: pytest.CaptureFixture[s
     ],
 )
 def test_one_line_kept(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, before: str, warned: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, before: str, warned: str
 ) -> None:
     # Where a warning ends up depends on whether controller code was imported
     # into this process before; what the module warns is what matters here.
     warnings: list[str] = []
     monkeypatch.setattr(AnsibleModule, "warn", lambda _module, warning: warnings.append(warning))
     file = put(tmp_path, "/boot/cmdline.txt", before)
-    result = run_module(capsys, {"parameters": CGROUP, "root": str(tmp_path)})
+    result = run_module(run_main, {"parameters": CGROUP, "root": str(tmp_path)})
     assert file.read_bytes() == (PI_BOOKWORM + " cgroup_enable=memory cgroup_memory=1\n").encode()
     assert result["changed"] is True
     assert len(warnings) == 1 and warned in warnings[0]
 
 
-def test_mode_kept_and_backup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_mode_kept_and_backup(run_main: RunMain, tmp_path: Path) -> None:
     file = put(tmp_path, "/boot/cmdline.txt", PI_BOOKWORM + "\n", mode=0o600)
-    result = run_module(capsys, {"parameters": CGROUP, "root": str(tmp_path), "backup": True})
+    result = run_module(run_main, {"parameters": CGROUP, "root": str(tmp_path), "backup": True})
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     backup = Path(result["backup_file"])
     assert backup.parent == file.parent and backup.name.startswith("cmdline.txt.")
@@ -187,12 +184,12 @@ def test_mode_kept_and_backup(capsys: pytest.CaptureFixture[str], tmp_path: Path
     ],
 )
 def test_grub(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, variable: str, old_line: str, new_line: str
+    run_main: RunMain, tmp_path: Path, variable: str, old_line: str, new_line: str
 ) -> None:
     file = put(tmp_path, "/etc/default/grub", DEBIAN_GRUB)
     args = {"parameters": CGROUP, "grub_variable": variable, "root": str(tmp_path), "_ansible_diff": True}
 
-    first = run_module(capsys, args)
+    first = run_module(run_main, args)
     assert file.read_text() == DEBIAN_GRUB.replace(old_line + "\n", new_line + "\n")
     assert first["changed"] is True
     assert first["target"] == "grub"
@@ -201,25 +198,25 @@ def test_grub(
     assert first["diff"]["before"] == DEBIAN_GRUB
     assert first["diff"]["after"] == file.read_text()
 
-    second = run_module(capsys, args)
+    second = run_module(run_main, args)
     assert second["changed"] is False
     assert second["update_grub_required"] is False
 
 
-def test_grub_variable_added(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_grub_variable_added(run_main: RunMain, tmp_path: Path) -> None:
     file = put(tmp_path, "/etc/default/grub", DEBIAN_GRUB.replace('GRUB_CMDLINE_LINUX=""\n', ""))
-    result = run_module(capsys, {"parameters": ["cgroup_memory=1"], "root": str(tmp_path)})
+    result = run_module(run_main, {"parameters": ["cgroup_memory=1"], "root": str(tmp_path)})
     assert file.read_text() == DEBIAN_GRUB.replace('GRUB_CMDLINE_LINUX=""', 'GRUB_CMDLINE_LINUX="cgroup_memory=1"')
     assert result["added"] == ["cgroup_memory=1"]
 
 
-def test_quoted_value_with_spaces(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_quoted_value_with_spaces(run_main: RunMain, tmp_path: Path) -> None:
     file = put(tmp_path, "/etc/default/grub", DEBIAN_GRUB)
     args = {"parameters": ["dyndbg=file drivers/usb/* +p"], "target": "grub", "root": str(tmp_path)}
-    result = run_module(capsys, args)
+    result = run_module(run_main, args)
     assert 'GRUB_CMDLINE_LINUX="dyndbg=\\"file drivers/usb/* +p\\""\n' in file.read_text()
     assert result["cmdline"] == 'dyndbg="file drivers/usb/* +p"'
-    assert run_module(capsys, args)["changed"] is False
+    assert run_module(run_main, args)["changed"] is False
 
 
 @pytest.mark.parametrize(
@@ -238,11 +235,11 @@ def test_quoted_value_with_spaces(capsys: pytest.CaptureFixture[str], tmp_path: 
     ],
 )
 def test_fails_and_leaves_files_alone(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, str], args: dict[str, Any], message: str
+    run_main: RunMain, tmp_path: Path, files: dict[str, str], args: dict[str, Any], message: str
 ) -> None:
     for path, text in files.items():
         put(tmp_path, path, text)
-    result = run_module(capsys, {"parameters": CGROUP, "root": str(tmp_path), **args})
+    result = run_module(run_main, {"parameters": CGROUP, "root": str(tmp_path), **args})
     assert result["failed"] is True
     assert message in result["msg"]
     for path, text in files.items():

@@ -9,14 +9,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.drover.platform.plugins.modules import deploy_lock
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 HOLDER = {"user": "alice", "controller": "ops1", "pid": 4242, "play": "Deploy the app"}
 MODULE = Path(deploy_lock.__file__)
@@ -24,55 +26,42 @@ MODULE = Path(deploy_lock.__file__)
 COLLECTIONS = str(Path(__file__).resolve().parents[4] / "collections")
 
 
-def run_module(capsys: pytest.CaptureFixture[str], args: dict[str, Any]) -> dict[str, Any]:
-    """main() with args; the JSON it prints, with failed set when it called fail_json."""
-    with patch_module_args(args), pytest.raises(SystemExit) as leaving:
-        deploy_lock.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
-
-
-@pytest.fixture
-def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """What the module warns about, as it calls module.warn()."""
-    seen: list[str] = []
-    monkeypatch.setattr(AnsibleModule, "warn", lambda _module, warning: seen.append(warning))
-    return seen
+def run_module(run_main: RunMain, args: dict[str, Any]) -> dict[str, Any]:
+    return run_main(deploy_lock.main, args)
 
 
 def args(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     return {"name": "demo-prod", "path": str(tmp_path), **extra}
 
 
-def test_acquire_again_release_again(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_acquire_again_release_again(run_main: RunMain, tmp_path: Path) -> None:
     file = tmp_path / "demo-prod.lock"
 
-    taken = run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER))
+    taken = run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER))
     assert (taken["changed"], taken["held"], taken["lock_file"]) == (True, True, str(file))
     assert json.loads(file.read_text()) == taken["holder"]
     assert taken["holder"]["holder"] == HOLDER
 
-    again = run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER))
+    again = run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER))
     assert (again["changed"], again["held"]) == (False, True)
     assert again["holder"] == taken["holder"]
 
-    released = run_module(capsys, args(tmp_path, token="tok-a", state="released"))
+    released = run_module(run_main, args(tmp_path, token="tok-a", state="released"))
     assert (released["changed"], released["held"]) == (True, False)
     assert released["released_at"] >= taken["holder"]["acquired_at"]
     assert not file.exists()
 
-    released_again = run_module(capsys, args(tmp_path, token="tok-a", state="released"))
+    released_again = run_module(run_main, args(tmp_path, token="tok-a", state="released"))
     assert released_again["changed"] is False
     assert released_again["holder"] is None
     # The result is about the lock, not about a file: no file attributes mixed in.
     assert "mode" not in taken and "state" not in released
 
 
-def test_a_held_lock_fails_naming_the_holder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    taken = run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER))
+def test_a_held_lock_fails_naming_the_holder(run_main: RunMain, tmp_path: Path) -> None:
+    taken = run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER))
 
-    refused = run_module(capsys, args(tmp_path, token="tok-b", holder={"user": "bob"}, wait=0))
+    refused = run_module(run_main, args(tmp_path, token="tok-b", holder={"user": "bob"}, wait=0))
 
     assert refused["failed"] is True
     assert "alice@ops1 (pid 4242, play Deploy the app)" in refused["msg"]
@@ -81,11 +70,11 @@ def test_a_held_lock_fails_naming_the_holder(capsys: pytest.CaptureFixture[str],
     assert refused["lock_file"] == taken["lock_file"]
 
 
-def test_a_held_lock_is_waited_for_then_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER))
+def test_a_held_lock_is_waited_for_then_refused(run_main: RunMain, tmp_path: Path) -> None:
+    run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER))
     started = time.monotonic()
 
-    refused = run_module(capsys, args(tmp_path, token="tok-b", wait=1))
+    refused = run_module(run_main, args(tmp_path, token="tok-b", wait=1))
 
     assert time.monotonic() - started >= 1
     assert refused["failed"] is True
@@ -94,12 +83,12 @@ def test_a_held_lock_is_waited_for_then_refused(capsys: pytest.CaptureFixture[st
 
 
 def test_release_by_another_token_is_refused(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, warnings: list[str]
+    run_main: RunMain, tmp_path: Path, warnings: list[str]
 ) -> None:
-    run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER))
+    run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER))
     content = (tmp_path / "demo-prod.lock").read_text()
 
-    refused = run_module(capsys, args(tmp_path, token="tok-b", state="released"))
+    refused = run_module(run_main, args(tmp_path, token="tok-b", state="released"))
 
     assert refused["changed"] is False
     assert refused["held"] is False
@@ -109,12 +98,12 @@ def test_release_by_another_token_is_refused(
 
 
 def test_break_reports_the_holder_it_removed(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, warnings: list[str]
+    run_main: RunMain, tmp_path: Path, warnings: list[str]
 ) -> None:
-    taken = run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER))
+    taken = run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER))
 
-    broken = run_module(capsys, args(tmp_path, state="broken"))
-    broken_again = run_module(capsys, args(tmp_path, state="broken"))
+    broken = run_module(run_main, args(tmp_path, state="broken"))
+    broken_again = run_module(run_main, args(tmp_path, state="broken"))
 
     assert broken["changed"] is True
     assert broken["holder"] == taken["holder"]
@@ -124,25 +113,25 @@ def test_break_reports_the_holder_it_removed(
     assert (broken_again["changed"], broken_again["holder"]) == (False, None)
 
 
-def test_check_mode_with_diff_predicts_and_changes_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_mode_with_diff_predicts_and_changes_nothing(run_main: RunMain, tmp_path: Path) -> None:
     check = {"_ansible_check_mode": True, "_ansible_diff": True}
 
-    predicted = run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER, **check))
+    predicted = run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER, **check))
     assert predicted["changed"] is True
     assert predicted["diff"]["before"] == ""
     assert json.loads(predicted["diff"]["after"])["holder"] == HOLDER
     assert os.listdir(tmp_path) == []
 
-    taken = run_module(capsys, args(tmp_path, token="tok-a", holder=HOLDER, _ansible_diff=True))
+    taken = run_module(run_main, args(tmp_path, token="tok-a", holder=HOLDER, _ansible_diff=True))
     assert json.loads(taken["diff"]["after"]) == taken["holder"]
 
-    release_predicted = run_module(capsys, args(tmp_path, token="tok-a", state="released", **check))
+    release_predicted = run_module(run_main, args(tmp_path, token="tok-a", state="released", **check))
     assert release_predicted["changed"] is True
     assert json.loads(release_predicted["diff"]["before"]) == taken["holder"]
     assert release_predicted["diff"]["after"] == ""
     assert (tmp_path / "demo-prod.lock").exists()
 
-    refused = run_module(capsys, args(tmp_path, token="tok-b", **check))
+    refused = run_module(run_main, args(tmp_path, token="tok-b", **check))
     assert refused["failed"] is True
     assert "alice@ops1" in refused["msg"]
 
@@ -157,16 +146,16 @@ def test_check_mode_with_diff_predicts_and_changes_nothing(capsys: pytest.Captur
     ],
 )
 def test_bad_input_fails_before_touching_anything(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: dict[str, Any], message: str
+    run_main: RunMain, tmp_path: Path, extra: dict[str, Any], message: str
 ) -> None:
-    result = run_module(capsys, args(tmp_path, **extra))
+    result = run_module(run_main, args(tmp_path, **extra))
     assert result["failed"] is True
     assert message in result["msg"]
     assert os.listdir(tmp_path) == []
 
 
-def test_a_string_holder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    taken = run_module(capsys, args(tmp_path, token="tok-a", holder="nightly backup"))
+def test_a_string_holder(run_main: RunMain, tmp_path: Path) -> None:
+    taken = run_module(run_main, args(tmp_path, token="tok-a", holder="nightly backup"))
     assert taken["holder"]["holder"] == {"description": "nightly backup"}
 
 

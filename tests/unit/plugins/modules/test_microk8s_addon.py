@@ -9,17 +9,18 @@ are in its README.md), and refuses any command it has no answer for.
 
 from __future__ import annotations
 
-import json
 import re
-import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.drover.platform.plugins.modules import microk8s_addon
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "microk8s"
 TIMEOUT = "/usr/bin/timeout"
@@ -69,16 +70,7 @@ class FakeMicroK8s:
         return [words for words in self.calls if words[0] == verb]
 
 
-@pytest.fixture
-def microk8s(tmp_path: Path) -> str:
-    """A stand-in for /snap/bin/microk8s, so the module finds an executable there."""
-    path = tmp_path / "microk8s"
-    path.write_text("#!/bin/sh\nexit 99\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
-
-
-def run_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake: FakeMicroK8s,
+def run_module(run_main: RunMain, monkeypatch: pytest.MonkeyPatch, fake: FakeMicroK8s,
                microk8s: str, args: dict[str, Any]) -> dict[str, Any]:
     """main() with args against the fake; the JSON it prints, with failed set when it failed."""
     fake.executable = microk8s
@@ -89,21 +81,17 @@ def run_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(AnsibleModule, "run_command", run_command)
     monkeypatch.setattr(AnsibleModule, "get_bin_path",
                         lambda _module, name, *_args, **_kwargs: TIMEOUT if name == "timeout" else None)
-    with patch_module_args({"microk8s_path": microk8s, **args}), pytest.raises(SystemExit) as leaving:
-        microk8s_addon.main()
-    result = json.loads(capsys.readouterr().out)
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
+    return run_main(microk8s_addon.main, {"microk8s_path": microk8s, **args})
 
 
 ENABLE_DNS = {"enable": (0, "enable-dns.stdout.txt", "enable-dns.stderr.txt")}
 DISABLE_DNS = {"disable": (0, "disable-dns.stdout.txt", "")}
 
 
-def test_enable_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_enable_then_nothing_to_do(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                    microk8s: str) -> None:
     fake = FakeMicroK8s("status-fresh.txt", "status-addons-enabled.txt", answers=ENABLE_DNS)
-    first = run_module(capsys, monkeypatch, fake, microk8s, {"name": "dns"})
+    first = run_module(run_main, monkeypatch, fake, microk8s, {"name": "dns"})
     assert first["changed"] is True
     assert first["status"] == {"before": "disabled", "after": "enabled"}
     assert fake.ran("enable") == [["enable", "dns"]]
@@ -114,18 +102,18 @@ def test_enable_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypat
     assert fake.timeouts == ["300"]
 
     again = FakeMicroK8s("status-addons-enabled.txt", answers=ENABLE_DNS)
-    second = run_module(capsys, monkeypatch, again, microk8s, {"name": "dns"})
+    second = run_module(run_main, monkeypatch, again, microk8s, {"name": "dns"})
     assert second["changed"] is False
     assert second["status"] == {"before": "enabled", "after": "enabled"}
     assert second["command"] is None
     assert not again.ran("enable")
 
 
-def test_arguments_go_after_a_colon(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_arguments_go_after_a_colon(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                     microk8s: str) -> None:
     fake = FakeMicroK8s("status-fresh.txt", "status-addons-enabled.txt",
                         answers={"enable": (0, "enable-metallb.stdout.txt", "enable-metallb.stderr.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"name": "metallb", "arguments": "10.64.140.43-10.64.140.49", "timeout": 600})
     assert result["changed"] is True
     assert fake.ran("enable") == [["enable", "metallb:10.64.140.43-10.64.140.49"]]
@@ -135,10 +123,10 @@ def test_arguments_go_after_a_colon(capsys: pytest.CaptureFixture[str], monkeypa
 
 
 def test_check_mode_with_diff_predicts_and_changes_nothing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, microk8s: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, microk8s: str
 ) -> None:
     fake = FakeMicroK8s("status-fresh.txt", answers=ENABLE_DNS)
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"name": "dns", "_ansible_check_mode": True, "_ansible_diff": True})
     assert result["changed"] is True
     assert result["status"] == {"before": "disabled", "after": "enabled"}
@@ -148,18 +136,18 @@ def test_check_mode_with_diff_predicts_and_changes_nothing(
     assert [words[0] for words in fake.calls] == ["status"]
 
 
-def test_disable_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_disable_then_nothing_to_do(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                     microk8s: str) -> None:
     fake = FakeMicroK8s("status-addons-enabled.txt", "status-fresh.txt", answers=DISABLE_DNS)
     args = {"name": "core/dns", "state": "disabled", "_ansible_diff": True}
-    first = run_module(capsys, monkeypatch, fake, microk8s, args)
+    first = run_module(run_main, monkeypatch, fake, microk8s, args)
     assert first["changed"] is True
     assert fake.ran("disable") == [["disable", "core/dns"]]
     assert first["diff"]["after"] == {"addon": "core/dns", "state": "disabled"}
     assert first["stdout"].endswith("DNS is disabled\n")
 
     again = FakeMicroK8s("status-fresh.txt", answers=DISABLE_DNS)
-    second = run_module(capsys, monkeypatch, again, microk8s, {"name": "core/dns", "state": "disabled"})
+    second = run_module(run_main, monkeypatch, again, microk8s, {"name": "core/dns", "state": "disabled"})
     assert second["changed"] is False
     assert not again.ran("disable")
 
@@ -174,18 +162,18 @@ def test_disable_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypa
         ("status-ha-six-nodes.txt", "ingress", True),
     ],
 )
-def test_state_read_from_status(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_state_read_from_status(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                 microk8s: str, status: str, name: str, changed: bool) -> None:
     fake = FakeMicroK8s(status)
-    result = run_module(capsys, monkeypatch, fake, microk8s, {"name": name, "_ansible_check_mode": True})
+    result = run_module(run_main, monkeypatch, fake, microk8s, {"name": name, "_ansible_check_mode": True})
     assert result["changed"] is changed
     assert [words[0] for words in fake.calls] == ["status"]
 
 
-def test_timeout_zero_reads_the_status_at_once(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_timeout_zero_reads_the_status_at_once(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                                microk8s: str) -> None:
     fake = FakeMicroK8s("status-addons-enabled.txt")
-    run_module(capsys, monkeypatch, fake, microk8s, {"name": "dns", "timeout": 0})
+    run_module(run_main, monkeypatch, fake, microk8s, {"name": "dns", "timeout": 0})
     assert fake.calls == [["status", "--format", "yaml"]]
 
 
@@ -219,20 +207,20 @@ def test_timeout_zero_reads_the_status_at_once(capsys: pytest.CaptureFixture[str
                      id="negative-timeout"),
     ],
 )
-def test_failures_say_what_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, microk8s: str,
+def test_failures_say_what_to_do(run_main: RunMain, monkeypatch: pytest.MonkeyPatch, microk8s: str,
                                  statuses: list[str], answers: dict[str, tuple[int, str, str]], args: dict[str, Any],
                                  message: str, ran: list[str]) -> None:
     fake = FakeMicroK8s(*statuses, answers=answers)
-    result = run_module(capsys, monkeypatch, fake, microk8s, args)
+    result = run_module(run_main, monkeypatch, fake, microk8s, args)
     assert result["failed"] is True
     assert re.search(message, result["msg"]), result["msg"]
     assert [words[0] for words in fake.calls if words[0] != "status"] == ran
 
 
-def test_missing_microk8s_fails_before_any_command(capsys: pytest.CaptureFixture[str],
+def test_missing_microk8s_fails_before_any_command(run_main: RunMain,
                                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake = FakeMicroK8s("status-fresh.txt")
-    result = run_module(capsys, monkeypatch, fake, str(tmp_path / "absent"), {"name": "dns"})
+    result = run_module(run_main, monkeypatch, fake, str(tmp_path / "absent"), {"name": "dns"})
     assert result["failed"] is True
     assert "microk8s is not installed at" in result["msg"]
     assert fake.calls == []

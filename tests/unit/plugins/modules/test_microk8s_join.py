@@ -9,17 +9,18 @@ are in its README.md), and refuses any command it has no answer for.
 
 from __future__ import annotations
 
-import json
 import re
-import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.drover.platform.plugins.modules import microk8s_join
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "microk8s"
 TIMEOUT = "/usr/bin/timeout"
@@ -82,23 +83,7 @@ class FakeMicroK8s:
         return [words for words in self.calls if words[0] == verb]
 
 
-@pytest.fixture
-def microk8s(tmp_path: Path) -> str:
-    """A stand-in for /snap/bin/microk8s, so the module finds an executable there."""
-    path = tmp_path / "microk8s"
-    path.write_text("#!/bin/sh\nexit 99\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
-
-
-@pytest.fixture
-def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    monkeypatch.setattr(AnsibleModule, "warn", lambda _module, warning: seen.append(warning))
-    return seen
-
-
-def run_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake: FakeMicroK8s,
+def run_module(run_main: RunMain, monkeypatch: pytest.MonkeyPatch, fake: FakeMicroK8s,
                microk8s: str, args: dict[str, Any]) -> dict[str, Any]:
     """main() with args against the fake; the JSON it prints, with failed set when it failed."""
     fake.executable = microk8s
@@ -112,21 +97,15 @@ def run_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     # None stands for an option left out, as omit does.
     given = {key: value for key, value in {"microk8s_path": microk8s, "token": TOKEN, **args}.items()
              if value is not None}
-    with patch_module_args(given), pytest.raises(SystemExit) as leaving:
-        microk8s_join.main()
-    out = capsys.readouterr().out
-    result = json.loads(out)
-    result["_printed"] = out
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
+    return run_main(microk8s_join.main, given, printed=True)
 
 
 # mode=issue
 
-def test_issue_when_a_node_is_missing(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_issue_when_a_node_is_missing(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                       microk8s: str) -> None:
     fake = FakeMicroK8s(["status-ha-six-nodes.txt"], answers={"add-node": (0, "add-node.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"mode": "issue", "nodes": ["ha-05", "ha-01"], "token_ttl": 600})
     assert result["changed"] is True
     assert (result["nodes"], result["missing"]) == (["ha-05"], ["ha-01"])
@@ -138,20 +117,20 @@ def test_issue_when_a_node_is_missing(capsys: pytest.CaptureFixture[str], monkey
     assert TOKEN not in result["_printed"]
 
 
-def test_issue_nothing_when_every_node_is_in(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_issue_nothing_when_every_node_is_in(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                              microk8s: str) -> None:
     fake = FakeMicroK8s(["status-ha-six-nodes.txt"], answers={"add-node": (0, "add-node.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"mode": "issue", "nodes": ["HA-05", "10.40.101.128"]})
     assert result["changed"] is False
     assert (result["missing"], result["join_addresses"], result["fingerprint"]) == ([], [], None)
     assert not fake.ran("add-node")
 
 
-def test_issue_in_check_mode_predicts(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_issue_in_check_mode_predicts(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                       microk8s: str) -> None:
     fake = FakeMicroK8s(["status-ha-six-nodes.txt"], answers={"add-node": (0, "add-node.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"mode": "issue", "nodes": ["ha-05", "ha-06"], "_ansible_check_mode": True,
                          "_ansible_diff": True})
     assert result["changed"] is True
@@ -178,30 +157,30 @@ def test_issue_in_check_mode_predicts(capsys: pytest.CaptureFixture[str], monkey
                      id="no-nodes"),
     ],
 )
-def test_issue_failures(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, microk8s: str,
+def test_issue_failures(run_main: RunMain, monkeypatch: pytest.MonkeyPatch, microk8s: str,
                         statuses: list[str], nodes: list[str] | None, args: dict[str, Any], message: str) -> None:
     fake = FakeMicroK8s(statuses, nodes, answers={"add-node": (0, "add-node.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s, {"mode": "issue", "nodes": ["ha-01"], **args})
+    result = run_module(run_main, monkeypatch, fake, microk8s, {"mode": "issue", "nodes": ["ha-01"], **args})
     assert result["failed"] is True
     assert message in result["msg"]
     assert not fake.ran("add-node")
 
 
-def test_issue_refuses_add_node_printing_another_token(capsys: pytest.CaptureFixture[str],
+def test_issue_refuses_add_node_printing_another_token(run_main: RunMain,
                                                        monkeypatch: pytest.MonkeyPatch, microk8s: str) -> None:
     fake = FakeMicroK8s(["status-ha-six-nodes.txt"], answers={"add-node": (0, "add-node-several-addresses.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s, {"mode": "issue", "nodes": ["ha-01"]})
+    result = run_module(run_main, monkeypatch, fake, microk8s, {"mode": "issue", "nodes": ["ha-01"]})
     assert result["failed"] is True
     assert "printed another token than the one given" in result["msg"]
 
 
 # mode=join
 
-def test_join_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_join_then_nothing_to_do(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                  microk8s: str) -> None:
     fake = FakeMicroK8s(["status-fresh.txt", "status-ha-six-nodes.txt"],
                         answers={"join": (0, "join-control-plane.txt")})
-    first = run_module(capsys, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.54.53.229:25000"})
+    first = run_module(run_main, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.54.53.229:25000"})
     assert first["changed"] is True
     assert first["joined"] is True
     assert fake.ran("join") == [["join", f"10.54.53.229:25000/{TOKEN}"]]
@@ -210,30 +189,30 @@ def test_join_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypatch
     assert TOKEN not in first["_printed"]
 
     again = FakeMicroK8s(["status-ha-six-nodes.txt"], answers={"join": (0, "join-control-plane.txt")})
-    second = run_module(capsys, monkeypatch, again, microk8s, {"mode": "join", "address": "10.54.53.229:25000"})
+    second = run_module(run_main, monkeypatch, again, microk8s, {"mode": "join", "address": "10.54.53.229:25000"})
     assert (second["changed"], second["joined"]) == (False, True)
     assert not again.ran("join")
 
 
-def test_join_as_worker_then_nothing_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_join_as_worker_then_nothing_to_do(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                            microk8s: str, warnings: list[str]) -> None:
     fake = FakeMicroK8s(["status-fresh.txt", "status-worker.txt"], answers={"join": (0, "join-worker.txt")})
     args = {"mode": "join", "address": "10.54.53.229", "worker": True, "fingerprint": "ca5f25c53b42"}
-    first = run_module(capsys, monkeypatch, fake, microk8s, args)
+    first = run_module(run_main, monkeypatch, fake, microk8s, args)
     assert first["changed"] is True
     assert fake.ran("join") == [["join", f"10.54.53.229:25000/{TOKEN}/ca5f25c53b42", "--worker"]]
 
     again = FakeMicroK8s(["status-worker.txt"], answers={"join": (0, "join-worker.txt")})
-    second = run_module(capsys, monkeypatch, again, microk8s, args)
+    second = run_module(run_main, monkeypatch, again, microk8s, args)
     assert (second["changed"], second["joined"]) == (False, True)
     assert again.calls == [["status", "--format", "yaml", "--wait-ready", "--timeout", "300"]]
     assert warnings == []
 
 
-def test_join_in_check_mode_predicts(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_join_in_check_mode_predicts(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                      microk8s: str) -> None:
     fake = FakeMicroK8s(["status-fresh.txt"], answers={"join": (0, "join-control-plane.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"mode": "join", "address": "10.54.53.229:25000", "_ansible_check_mode": True,
                          "_ansible_diff": True})
     assert (result["changed"], result["joined"]) == (True, True)
@@ -254,11 +233,11 @@ def test_join_in_check_mode_predicts(capsys: pytest.CaptureFixture[str], monkeyp
     ],
 )
 def test_joined_otherwise_warns_and_changes_nothing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, microk8s: str, warnings: list[str],
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, microk8s: str, warnings: list[str],
     status: str, args: dict[str, Any], warned: str,
 ) -> None:
     fake = FakeMicroK8s([status], answers={"join": (0, "join-control-plane.txt")})
-    result = run_module(capsys, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.40.101.128", **args})
+    result = run_module(run_main, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.40.101.128", **args})
     assert result["changed"] is False
     assert len(warnings) == 1 and warned in warnings[0]
     assert not fake.ran("join")
@@ -276,19 +255,19 @@ def test_joined_otherwise_warns_and_changes_nothing(
         ("join-timed-out.txt", r"TCP port 25000 is open between the nodes"),
     ],
 )
-def test_join_refusals_say_what_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_join_refusals_say_what_to_do(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                       microk8s: str, answer: str, message: str) -> None:
     fake = FakeMicroK8s(["status-fresh.txt"], answers={"join": (JOIN_RC[answer], answer)})
-    result = run_module(capsys, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.54.53.229:25000"})
+    result = run_module(run_main, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.54.53.229:25000"})
     assert result["failed"] is True
     assert re.search(message, result["msg"]), result["msg"]
     assert TOKEN not in result["_printed"]
 
 
-def test_join_that_runs_out_of_time(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_join_that_runs_out_of_time(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                     microk8s: str) -> None:
     fake = FakeMicroK8s(["status-fresh.txt"], answers={"join": (124, "")})
-    result = run_module(capsys, monkeypatch, fake, microk8s,
+    result = run_module(run_main, monkeypatch, fake, microk8s,
                         {"mode": "join", "address": "10.54.53.229:25000", "timeout": 120})
     assert result["failed"] is True
     assert "`microk8s join` to 10.54.53.229:25000 did not finish within 120 seconds" in result["msg"]
@@ -305,10 +284,10 @@ def test_join_that_runs_out_of_time(capsys: pytest.CaptureFixture[str], monkeypa
                      id="bad-token"),
     ],
 )
-def test_join_refused_before_any_command(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+def test_join_refused_before_any_command(run_main: RunMain, monkeypatch: pytest.MonkeyPatch,
                                          microk8s: str, args: dict[str, Any], message: str) -> None:
     fake = FakeMicroK8s(["status-fresh.txt"])
-    result = run_module(capsys, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.54.53.229", **args})
+    result = run_module(run_main, monkeypatch, fake, microk8s, {"mode": "join", "address": "10.54.53.229", **args})
     assert result["failed"] is True
     assert message in result["msg"]
     assert fake.calls == []

@@ -16,15 +16,18 @@ import copy
 import json
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.drover.platform.plugins.module_utils import _swarm_stack
 from ansible_collections.drover.platform.plugins.modules import swarm_stack
+
+# The run_main fixture of tests/unit/conftest.py.
+RunMain = Callable[..., dict[str, Any]]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "swarm_stack"
 DOCKER = "/usr/bin/docker"
@@ -136,16 +139,7 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     return clock
 
 
-@pytest.fixture
-def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    # Where a warning ends up depends on what was imported into this process
-    # before; what the module warns is what matters here.
-    seen: list[str] = []
-    monkeypatch.setattr(AnsibleModule, "warn", lambda _module, warning: seen.append(warning))
-    return seen
-
-
-def run_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, swarm: RecordedSwarm,
+def run_module(run_main: RunMain, monkeypatch: pytest.MonkeyPatch, swarm: RecordedSwarm,
                args: dict[str, Any]) -> dict[str, Any]:
     """main() with args against the recorded swarm; the JSON it prints, with failed set when it failed."""
 
@@ -153,13 +147,7 @@ def run_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
         return swarm(module, args, **kwargs)
 
     monkeypatch.setattr(AnsibleModule, "run_command", run_command)
-    with patch_module_args({"docker_cli": DOCKER, **args}), pytest.raises(SystemExit) as leaving:
-        swarm_stack.main()
-    out = capsys.readouterr().out
-    result = json.loads(out)
-    result["_printed"] = out
-    assert (leaving.value.code != 0) == bool(result.get("failed"))
-    return result
+    return run_main(swarm_stack.main, {"docker_cli": DOCKER, **args}, printed=True)
 
 
 def present(case: str, **extra: Any) -> dict[str, Any]:
@@ -168,11 +156,11 @@ def present(case: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", ["converged", "oneshot", "job", "global"])
 def test_deploy_converges_then_nothing_to_do(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     services = read_json(FIXTURES / case / "services.json")
     swarm = RecordedSwarm(case, "before", "")
-    first = run_module(capsys, monkeypatch, swarm, present(case))
+    first = run_module(run_main, monkeypatch, swarm, present(case))
 
     assert first["changed"] is True and first["deployed"] is True
     assert first["services_added"] == [s["Spec"]["Name"].split("_", 1)[1] for s in services]
@@ -187,7 +175,7 @@ def test_deploy_converges_then_nothing_to_do(
     assert not swarm.staged_dir.exists()
 
     again = RecordedSwarm(case, "")
-    second = run_module(capsys, monkeypatch, again, present(case))
+    second = run_module(run_main, monkeypatch, again, present(case))
     assert (second["changed"], second["deployed"], second["services_added"], second["services_updated"]) == (
         False, False, [], []
     )
@@ -195,10 +183,10 @@ def test_deploy_converges_then_nothing_to_do(
     assert {report["state"] for report in second["services"].values()} == {"converged"}
 
 
-def test_what_is_deployed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_is_deployed(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     swarm = RecordedSwarm("converged", "before", "")
-    result = run_module(capsys, monkeypatch, swarm, present("converged", prune=True, with_registry_auth=True,
-                                                            resolve_image="changed"))
+    result = run_module(run_main, monkeypatch, swarm, present("converged", prune=True, with_registry_auth=True,
+                                                              resolve_image="changed"))
     recorded = read_json(FIXTURES / "converged" / "services.json")[0]["Spec"]["TaskTemplate"]["ContainerSpec"]
     app_conf = recorded["Configs"][0]["ConfigName"]
     token = recorded["Secrets"][0]["SecretName"]
@@ -212,9 +200,9 @@ def test_what_is_deployed(capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     ]
 
 
-def test_secret_content_never_printed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_content_never_printed(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     args = present("converged", _ansible_diff=True)
-    result = run_module(capsys, monkeypatch, RecordedSwarm("converged", "before", ""), args)
+    result = run_module(run_main, monkeypatch, RecordedSwarm("converged", "before", ""), args)
     assert result["changed"] is True
     assert "not-a-real-secret" not in result["_printed"]
     given = result["invocation"]["module_args"]["definition"]
@@ -230,11 +218,11 @@ def test_secret_content_never_printed(capsys: pytest.CaptureFixture[str], monkey
     ],
 )
 def test_failed_update_fails_with_the_report(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime, case: str,
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime, case: str,
     state: str, words: str,
 ) -> None:
     swarm = RecordedSwarm(case, "before", "")
-    result = run_module(capsys, monkeypatch, swarm, present(case, timeout=120))
+    result = run_module(run_main, monkeypatch, swarm, present(case, timeout=120))
     assert result["failed"] is True and result["changed"] is True
     assert result["msg"].startswith(f"stack {stack_name(case)} did not converge: {words}")
     assert result["msg"].endswith(f"task error: {UNHEALTHY}")
@@ -252,10 +240,10 @@ def test_failed_update_fails_with_the_report(
     ],
 )
 def test_timeout(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime, case: str, words: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime, case: str, words: str
 ) -> None:
     swarm = RecordedSwarm(case, "before", "")
-    result = run_module(capsys, monkeypatch, swarm, present(case, timeout=45, poll_interval=5))
+    result = run_module(run_main, monkeypatch, swarm, present(case, timeout=45, poll_interval=5))
     assert result["failed"] is True
     assert result["msg"].startswith(f"stack {stack_name(case)} did not converge within 45 seconds: {words}")
     assert fake_time.now == 45
@@ -263,12 +251,12 @@ def test_timeout(
 
 
 def test_check_mode_with_diff_predicts_and_deploys_nothing(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compose = definition("converged")
     compose["configs"]["app_conf"]["content"] = "greeting = bonjour\n"
     swarm = RecordedSwarm("converged", "")
-    result = run_module(capsys, monkeypatch, swarm, {
+    result = run_module(run_main, monkeypatch, swarm, {
         "name": "fx-converged", "definition": compose, "_ansible_check_mode": True, "_ansible_diff": True,
     })
     recorded = read_json(FIXTURES / "converged" / "services.json")[0]["Spec"]
@@ -284,9 +272,9 @@ def test_check_mode_with_diff_predicts_and_deploys_nothing(
                                                    ["inspect", "--type"]]
 
 
-def test_check_mode_on_a_new_stack(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_mode_on_a_new_stack(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     swarm = RecordedSwarm("converged", "before")
-    result = run_module(capsys, monkeypatch, swarm, present("converged", _ansible_check_mode=True))
+    result = run_module(run_main, monkeypatch, swarm, present("converged", _ansible_check_mode=True))
     assert (result["changed"], result["services_added"], result["services"]["web"]["state"]) == (
         True, ["web"], "missing"
     )
@@ -294,7 +282,7 @@ def test_check_mode_on_a_new_stack(capsys: pytest.CaptureFixture[str], monkeypat
 
 
 def test_definition_file_hashes_as_the_same_data(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The recorded stack was deployed from inline content; the same bytes in files are no change."""
     compose = copy.deepcopy(definition("converged"))
@@ -304,18 +292,19 @@ def test_definition_file_hashes_as_the_same_data(
     compose["secrets"]["token"]["file"] = "token"
     (tmp_path / "compose.yml").write_text(json.dumps(compose))
     swarm = RecordedSwarm("converged", "")
-    result = run_module(capsys, monkeypatch, swarm, {"name": "fx-converged",
-                                                     "definition_file": str(tmp_path / "compose.yml")})
+    result = run_module(run_main, monkeypatch, swarm, {"name": "fx-converged",
+                                                       "definition_file": str(tmp_path / "compose.yml")})
     assert (result["changed"], result["services"]["web"]["state"]) == (False, "converged")
 
 
 def test_absent_waits_until_gone(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime
 ) -> None:
     removing = FIXTURES / "converged" / "removing"
     assert (removing / "stack-ps.txt").read_text().strip()  # tasks were still there after rm
     swarm = RecordedSwarm("converged", "", "removing", "gone")
-    result = run_module(capsys, monkeypatch, swarm, {"name": "fx-converged", "state": "absent", "_ansible_diff": True})
+    absent = {"name": "fx-converged", "state": "absent", "_ansible_diff": True}
+    result = run_module(run_main, monkeypatch, swarm, absent)
     assert (result["changed"], result["services_removed"]) == (True, ["web"])
     assert len(swarm.ran("stack", "rm")) == 1
     assert fake_time.now == 2  # one poll interval, between the "removing" read and the "gone" one
@@ -323,33 +312,33 @@ def test_absent_waits_until_gone(
     assert result["diff"]["after"]["services"] == []
 
     again = RecordedSwarm("converged", "gone")
-    second = run_module(capsys, monkeypatch, again, {"name": "fx-converged", "state": "absent"})
+    second = run_module(run_main, monkeypatch, again, {"name": "fx-converged", "state": "absent"})
     assert (second["changed"], second["services_removed"]) == (False, [])
     assert not again.ran("stack", "rm")
 
 
-def test_absent_in_check_mode(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_absent_in_check_mode(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     swarm = RecordedSwarm("converged", "removing")
-    result = run_module(capsys, monkeypatch, swarm, {"name": "fx-converged", "state": "absent",
-                                                     "_ansible_check_mode": True})
+    result = run_module(run_main, monkeypatch, swarm, {"name": "fx-converged", "state": "absent",
+                                                       "_ansible_check_mode": True})
     assert result["changed"] is True
     assert not swarm.ran("stack", "rm")
 
 
 def test_absent_leaves_finished_job_tasks_to_the_engine(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, warnings: list[str], fake_time: FakeTime
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, warnings: list[str], fake_time: FakeTime
 ) -> None:
     orphans = (FIXTURES / "job" / "gone" / "stack-ps.txt").read_text().split()
     swarm = RecordedSwarm("job", "", "removing", "gone")
-    result = run_module(capsys, monkeypatch, swarm, {"name": "fx-job", "state": "absent", "timeout": 30})
+    result = run_module(run_main, monkeypatch, swarm, {"name": "fx-job", "state": "absent", "timeout": 30})
     assert result.get("failed") is None
     assert result["orphaned_tasks"] == orphans
     assert len(warnings) == 1 and "moby/moby#44312" in warnings[0]
 
 
-def test_cli_refusal_fails_the_module(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_refusal_fails_the_module(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
     swarm = RecordedSwarm("job", "before", refuse_deploy=True)
-    result = run_module(capsys, monkeypatch, swarm, present("job"))
+    result = run_module(run_main, monkeypatch, swarm, present("job"))
     assert result["failed"] is True
     assert result["msg"].endswith("failed (rc 1): service once: Unknown mode: replicated-job")
     assert not swarm.staged_dir.exists()
@@ -371,10 +360,10 @@ def test_cli_refusal_fails_the_module(capsys: pytest.CaptureFixture[str], monkey
     ],
 )
 def test_refused_before_any_command(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], message: str
+    run_main: RunMain, monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], message: str
 ) -> None:
     swarm = RecordedSwarm("converged", "")
-    result = run_module(capsys, monkeypatch, swarm, {"name": "fx-converged", **args})
+    result = run_module(run_main, monkeypatch, swarm, {"name": "fx-converged", **args})
     assert result["failed"] is True
     assert message in result["msg"]
     assert swarm.calls == []
