@@ -28,11 +28,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import load_app  # noqa: E402
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (  # noqa: E402
-    KubernetesOptions,
-    render_kubernetes,
-)
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app  # noqa: E402
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import render_kubernetes  # noqa: E402
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import KubernetesOptions  # noqa: E402
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (  # noqa: E402
     SwarmOptions,
     render_swarm,

@@ -30,15 +30,13 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     RestartPolicy,
     check_images,
     image_problem,
-    interpolate,
     is_allowed,
-    load_app,
     must_stop,
-    parse_compose,
-    parse_duration,
-    parse_env_file,
-    parse_overlay,
 )
+from ansible_collections.drover.platform.plugins.module_utils._app_overlay import parse_overlay
+from ansible_collections.drover.platform.plugins.module_utils._compose_interpolation import interpolate, parse_env_file
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app, parse_compose
+from ansible_collections.drover.platform.plugins.module_utils._compose_values import parse_duration
 
 DIGEST = "sha256:" + "ab" * 32
 SECRET = "s3cr3t-Value-Never-Shown"

@@ -21,12 +21,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import load_app
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (
-    KubernetesManifests,
-    KubernetesOptions,
-    render_kubernetes,
-)
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import KubernetesManifests, render_kubernetes
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import KubernetesOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "apps" / "demo" / "compose.yml"

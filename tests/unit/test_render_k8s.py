@@ -27,22 +27,21 @@ from ansible_collections.drover.platform.plugins.action.app_render import render
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
     Healthcheck,
     ImagePolicyError,
-    load_app,
     must_stop,
 )
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (
-    KubernetesManifests,
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
+from ansible_collections.drover.platform.plugins.module_utils._render_frame import RenderError
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import KubernetesManifests, render_kubernetes
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import (
     KubernetesOptions,
-    RenderError,
     content_name,
     cpu_quantity,
     dns_name,
     is_qualified_name,
     label_value,
     memory_quantity,
-    probes,
-    render_kubernetes,
 )
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod import probes
 
 REALISTIC = Path(__file__).resolve().parent / "fixtures" / "render" / "realistic"
 DIGEST = "sha256:" + "4c" * 32

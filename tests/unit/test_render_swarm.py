@@ -21,9 +21,9 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     Healthcheck,
     ImagePolicyError,
     Placement,
-    load_app,
     must_stop,
 )
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
     RenderError,
     SwarmOptions,
