@@ -13,6 +13,7 @@ to report.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,9 @@ class Port:
     protocol: str = "tcp"
     mode: str | None = None
     host_ip: str | None = None
+    # The long syntax's name and app_protocol (an application protocol such as http or grpc).
+    name: str | None = None
+    app_protocol: str | None = None
 
 
 @dataclass
@@ -165,7 +169,8 @@ class Service:
     entrypoint: list[str] | None = None
     environment: dict[str, str] = field(default_factory=dict)
     ports: list[Port] = field(default_factory=list)
-    expose: list[int] = field(default_factory=list)
+    # Container ports reached by other services only (never published).
+    expose: list[Port] = field(default_factory=list)
     mounts: list[Mount] = field(default_factory=list)
     healthcheck: Healthcheck | None = None
     mode: str = "replicated"
@@ -220,7 +225,8 @@ class FileObject:
 
     key: str
     source: str  # file, content, environment, overlay or external
-    content: str | None = None
+    # Text, or bytes for a file that is not UTF-8 text.
+    content: str | bytes | None = None
     external: bool = False
     name: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -245,7 +251,15 @@ class App:
 
     @property
     def secret_values(self) -> list[str]:
-        return [secret.content for secret in self.secrets.values() if secret.content]
+        """Secret contents, and a binary secret's base64 (the form a Kubernetes Secret carries), to keep out of logs."""
+        values = []
+        for secret in self.secrets.values():
+            content = secret.content
+            if isinstance(content, bytes):
+                values.append(base64.b64encode(content).decode("ascii"))
+            elif content:
+                values.append(content)
+        return values
 
 
 # --- the conversion report (shared by the targets) ----------------------------
@@ -297,6 +311,14 @@ class ConversionReport:
                 "build",
                 f"{target} does not build images: {service.image} must already be in a registry every node pulls "
                 f"from (or pin it with overlay services.{name}.image)",
+            )
+        started = [dependency.service for dependency in service.depends_on if dependency.condition == "service_started"]
+        if started:
+            self.add(
+                name,
+                "depends_on",
+                f"{target} starts {units} in no order: {name} may start before {', '.join(started)}, and must retry "
+                "until it answers",
             )
         for dependency in service.depends_on:
             if dependency.condition != "service_started":

@@ -61,6 +61,7 @@ from ansible_collections.drover.platform.plugins.module_utils._compose_values im
     _scalar_text,
     _string_list,
     _unknown_keys,
+    update_resources,
 )
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -240,7 +241,7 @@ def _apply_overlay(service: Service, overlay: ServiceOverlay) -> None:
     if overlay.ports is not None:
         service.ports = list(overlay.ports)
     for kind, values in overlay.resources.items():
-        getattr(service.resources, kind).update(values)
+        update_resources(getattr(service.resources, kind), values)
     for key, value in overlay.environment.items():
         if value is None:
             service.environment.pop(key, None)
@@ -260,7 +261,7 @@ def _apply_overlay(service: Service, overlay: ServiceOverlay) -> None:
 
 
 def _routed_port(service: Service) -> int:
-    candidates = sorted({port.target for port in service.ports if port.protocol == "tcp"} | set(service.expose))
+    candidates = sorted({port.target for port in [*service.ports, *service.expose] if port.protocol == "tcp"})
     if len(candidates) == 1:
         return candidates[0]
     found = (

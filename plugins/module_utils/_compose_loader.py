@@ -38,6 +38,7 @@ from ansible_collections.drover.platform.plugins.module_utils._compose_interpola
     interpolate,
     project_variables,
 )
+from ansible_collections.drover.platform.plugins.module_utils._compose_schema import check_compose
 from ansible_collections.drover.platform.plugins.module_utils._compose_service import (
     _Loader,
 )
@@ -64,7 +65,25 @@ _TOP_LEVEL_KEYS = frozenset("version name services networks volumes configs secr
 if HAS_YAML:
 
     class _ComposeLoader(yaml.SafeLoader):
-        """YAML 1.2 scalars, as Compose reads them: yes/no/on stay strings, 22:22 is not base 60, no dates."""
+        """YAML 1.2 scalars, as Compose reads them: yes/no/on stay strings, 22:22 is not base 60, no dates.
+
+        A key written twice in one mapping is refused, as Compose refuses it (PyYAML keeps the last one);
+        a key given again next to a merge key (<<) overrides the merged one, as YAML means.
+        """
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, Any] = {}
+            for key_node, _value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.YAMLError(
+                        f"line {key_node.start_mark.line + 1}: the key {key} is written twice in one mapping "
+                        f"(first on line {seen[key]})"
+                    )
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep)
 
     _dropped_tags = {
         "tag:yaml.org,2002:bool",
@@ -154,7 +173,7 @@ def _file_object(
     elif "file" in sources:
         path = _project_path(loader.project_dir, str(value["file"]))
         obj.source = "file"
-        obj.content = _read_text(path, f"the file of {where}")
+        obj.content = _read_file(path, f"the file of {where}")
     elif "environment" in sources:
         variable = str(value["environment"])
         obj.source = "environment"
@@ -169,6 +188,19 @@ def _file_object(
             f"{where} has no file, environment or content; give its content in overlay {kind}.{key}"
         )
     return obj
+
+
+def _read_file(path: str, what: str) -> str | bytes:
+    """A config's or secret's file: text when it is UTF-8, else its bytes."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as failure:
+        raise AppDefinitionError(f"cannot read {what} ({path}): {failure.strerror or failure}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 def _normalise_project_name(name: str) -> str:
@@ -212,13 +244,13 @@ def _check_references(app: App, compose: Mapping[str, Any]) -> None:
                 )
 
 
-def build_app(
+def _build_app(
     compose: Mapping[str, Any],
     overlay: Overlay,
     project_dir: str,
-    variables: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None,
+    source: str | None,
 ) -> App:
-    """The model from Compose data already read (not yet interpolated) and a parsed overlay."""
     project_dir = os.path.abspath(project_dir)
     explicit = {**overlay.variables, **{key: _scalar_text(value) for key, value in (variables or {}).items()}}
     resolved = project_variables(project_dir, overlay.env_files, explicit)
@@ -226,6 +258,7 @@ def build_app(
     if "include" in top_level:
         raise AppDefinitionError("include: is not resolved by this loader; merge the files into one Compose file")
     interpolated, unset = interpolate(top_level, resolved)
+    check_compose(interpolated)
     warnings = [f"variable {name} is not set; it stands for an empty string ({where})" for name, where in unset.items()]
 
     services = _mapping(interpolated.get("services"), "services", AppDefinitionError)
@@ -283,6 +316,25 @@ def build_app(
     return app
 
 
+def build_app(
+    compose: Mapping[str, Any],
+    overlay: Overlay,
+    project_dir: str,
+    variables: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> App:
+    """The model from Compose data already read (not yet interpolated) and a parsed overlay.
+
+    source names the Compose file in the errors of the Compose file (not in those of the overlay).
+    """
+    try:
+        return _build_app(compose, overlay, project_dir, variables, source)
+    except AppDefinitionError as error:
+        if source is None or str(error).startswith(source):
+            raise
+        raise AppDefinitionError(f"{source}: {error}") from None
+
+
 def _collect_objects(app: App, compose: Mapping[str, Any], overlay: Overlay, loader: _Loader) -> None:
     """The top-level networks, volumes, configs and secrets the enabled services use."""
     used_networks = {name for service in app.services.values() for name in service.networks}
@@ -327,4 +379,4 @@ def load_app(
         overlay = parse_overlay(overlay)
     path = os.path.abspath(compose_file)
     compose = parse_compose(_read_text(path, "the Compose file"), path)
-    return build_app(compose, overlay, project_dir or os.path.dirname(path), variables)
+    return build_app(compose, overlay, project_dir or os.path.dirname(path), variables, path)

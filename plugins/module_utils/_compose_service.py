@@ -33,11 +33,13 @@ from ansible_collections.drover.platform.plugins.module_utils._compose_values im
     _port_number,
     _project_path,
     _read_text,
+    _resource_value,
     _resource_values,
     _scalar_text,
     _string_list,
     parse_bytes,
     parse_duration,
+    update_resources,
 )
 
 _SERVICE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
@@ -68,6 +70,11 @@ def _as_env_mapping(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, list):
         return key_value_list(value)
     raise AppDefinitionError(f"{where} must be a mapping or a list of KEY=VALUE, not {type(value).__name__}")
+
+
+def _label_text(value: Any) -> str:
+    """A label's value; a label without one (null, or KEY alone in the list form) is empty, as Compose has it."""
+    return "" if value is None else _scalar_text(value)
 
 
 def _command(value: Any, where: str) -> list[str] | None:
@@ -122,6 +129,8 @@ def _parse_port(item: Any, where: str) -> list[Port]:
                 protocol=str(data.get("protocol") or "tcp"),
                 mode=mode,
                 host_ip=data.get("host_ip") or None,
+                name=None if data.get("name") is None else str(data["name"]),
+                app_protocol=None if data.get("app_protocol") is None else str(data["app_protocol"]),
             )
             for published_port, target in pairs
         ]
@@ -153,12 +162,22 @@ def _parse_port(item: Any, where: str) -> list[Port]:
     ]
 
 
-def _parse_expose(value: Any, where: str) -> list[int]:
-    ports: list[int] = []
+def _parse_expose(value: Any, where: str) -> list[Port]:
+    """8080, "8080-8082" or "53/udp": container ports, with their protocol (tcp when not given)."""
+    ports: list[Port] = []
     for index, item in enumerate(value or []):
-        text = str(item).split("/", 1)[0]
-        ports.extend(_port_range(text, f"{where}[{index}]"))
+        text, _slash, protocol = str(item).partition("/")
+        ports.extend(Port(target=port, protocol=protocol or "tcp") for port in _port_range(text, f"{where}[{index}]"))
     return ports
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """Items in order, each once: "3000" and "3000-3005" name port 3000 twice, which is one port."""
+    unique: list[Any] = []
+    for item in items:
+        if item not in unique:
+            unique.append(item)
+    return unique
 
 
 def _mount_options(mount: Mount, options: str, where: str) -> None:
@@ -230,6 +249,8 @@ def _parse_tmpfs(value: Any, where: str) -> list[Mount]:
             key, _equals, option_value = option.partition("=")
             if key == "size":
                 mount.size = parse_bytes(option_value, f"{where}[{index}].size")
+            elif key in ("rw", "ro") and not option_value:
+                mount.read_only = key == "ro"
             else:
                 mount.unsupported[key] = option_value
         mounts.append(mount)
@@ -248,6 +269,8 @@ def _parse_healthcheck(value: Any, where: str) -> Healthcheck:
             check.disabled = True
         elif check.test and check.test[0] not in ("CMD", "CMD-SHELL"):
             raise AppDefinitionError(f"{where}.test must start with CMD, CMD-SHELL or NONE, or be a string")
+        elif len(check.test) == 1 or (check.test[0] == "CMD-SHELL" and not "".join(check.test[1:]).strip()):
+            raise AppDefinitionError(f"{where}.test [{check.test[0]}] names no command to run")
     elif test is not None:
         raise AppDefinitionError(f"{where}.test must be a string or a list")
     for key in ("interval", "timeout", "start_period", "start_interval"):
@@ -269,7 +292,12 @@ def _parse_update(value: Any, where: str) -> UpdatePolicy:
     if data.get("failure_action") is not None:
         policy.failure_action = str(data["failure_action"])
     if data.get("max_failure_ratio") is not None:
-        policy.max_failure_ratio = float(data["max_failure_ratio"])
+        try:
+            policy.max_failure_ratio = float(data["max_failure_ratio"])
+        except ValueError:
+            raise AppDefinitionError(
+                f"{where}.max_failure_ratio must be a number from 0 to 1, not {data['max_failure_ratio']!r}"
+            ) from None
     if data.get("order") is not None:
         if data["order"] not in ("start-first", "stop-first"):
             raise AppDefinitionError(f"{where}.order must be start-first or stop-first, not {data['order']!r}")
@@ -303,6 +331,28 @@ def _restart_from_compose(value: Any, where: str) -> RestartPolicy:
     return policy
 
 
+def _file_mode(value: Any, where: str) -> int | None:
+    """A config's or secret's file mode: 0440 or "0440" (octal), at most 0777."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.replace("0o", ""), 8)
+        except ValueError:
+            raise AppDefinitionError(f"{where} must be an octal file mode such as 0440, not {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise AppDefinitionError(f"{where} must be an octal file mode such as 0440, not {value!r}")
+    if value > 0o777:
+        digits = str(value)
+        if set(digits) <= set("01234567") and len(digits) <= 4:
+            raise AppDefinitionError(
+                f"{where}: mode {digits} is the decimal number {digits} ({value:#o}), not a file mode: YAML reads "
+                f"a number without a leading 0 as decimal; write 0{digits.lstrip('0')}"
+            )
+        raise AppDefinitionError(f"{where} must be a file mode of at most 0777, not {value:#o}")
+    return value
+
+
 def _parse_file_refs(value: Any, where: str) -> list[FileRef]:
     refs = []
     for index, item in enumerate(value or []):
@@ -312,12 +362,7 @@ def _parse_file_refs(value: Any, where: str) -> list[FileRef]:
         data = _mapping(item, f"{where}[{index}]", AppDefinitionError)
         if not data.get("source"):
             raise AppDefinitionError(f"{where}[{index}] has no source")
-        mode = data.get("mode")
-        if isinstance(mode, str):
-            try:
-                mode = int(mode.replace("0o", ""), 8)
-            except ValueError:
-                raise AppDefinitionError(f"{where}[{index}].mode must be an octal file mode such as 0440") from None
+        mode = _file_mode(data.get("mode"), f"{where}[{index}].mode")
         refs.append(
             FileRef(
                 source=str(data["source"]),
@@ -396,7 +441,7 @@ def _apply_deploy(service: Service, value: Any, where: str) -> None:
     if data.get("replicas") is not None:
         service.replicas = _int(data["replicas"], f"{where}.replicas", 0, AppDefinitionError)
     service.service_labels = {
-        key: _scalar_text(item) for key, item in _as_env_mapping(data.get("labels"), f"{where}.labels").items()
+        key: _label_text(item) for key, item in _as_env_mapping(data.get("labels"), f"{where}.labels").items()
     }
     resources = _mapping(data.get("resources"), f"{where}.resources", AppDefinitionError)
     for kind in ("limits", "reservations"):
@@ -405,7 +450,7 @@ def _apply_deploy(service: Service, value: Any, where: str) -> None:
             f"{where}.resources.{kind}",
             AppDefinitionError,
         )
-        getattr(service.resources, kind).update(values)
+        update_resources(getattr(service.resources, kind), values)
     if data.get("placement") is not None:
         service.placement = _parse_placement(data["placement"], f"{where}.placement")
     if data.get("restart_policy") is not None:
@@ -431,6 +476,20 @@ def _env_file_entries(value: Any, where: str) -> list[tuple[str, bool]]:
                 raise AppDefinitionError(f"{where}[{index}] has no path")
             entries.append((str(data["path"]), bool(data.get("required", True))))
     return entries
+
+
+def _check_mount_paths(mounts: list[Mount], where: str) -> None:
+    """Compose refuses two mounts on one path, and so does the API server."""
+    seen: dict[str, Mount] = {}
+    for mount in mounts:
+        path = mount.target.rstrip("/") or "/"
+        if path in seen:
+            first = seen[path]
+            raise AppDefinitionError(
+                f"{where} mounts two things on {path} ({first.type} {first.source or ''} and "
+                f"{mount.type} {mount.source or ''}); give each its own path".replace(" )", ")").replace("  ", " ")
+            )
+        seen[path] = mount
 
 
 class _Loader:
@@ -483,16 +542,18 @@ class _Loader:
         service.environment = self.environment(name, data, where)
         for index, item in enumerate(data.get("ports") or []):
             service.ports.extend(_parse_port(item, f"{where}.ports[{index}]"))
-        service.expose = _parse_expose(data.get("expose"), f"{where}.expose")
+        service.ports = _unique(service.ports)
+        service.expose = _unique(_parse_expose(data.get("expose"), f"{where}.expose"))
         service.mounts = [
             _parse_volume(item, f"{where}.volumes[{index}]") for index, item in enumerate(data.get("volumes") or [])
         ]
         if data.get("tmpfs") is not None:
             service.mounts.extend(_parse_tmpfs(data["tmpfs"], f"{where}.tmpfs"))
+        _check_mount_paths(service.mounts, where)
         if data.get("healthcheck") is not None:
             service.healthcheck = _parse_healthcheck(data["healthcheck"], f"{where}.healthcheck")
         service.labels = {
-            key: _scalar_text(value) for key, value in _as_env_mapping(data.get("labels"), f"{where}.labels").items()
+            key: _label_text(value) for key, value in _as_env_mapping(data.get("labels"), f"{where}.labels").items()
         }
         service.configs = _parse_file_refs(data.get("configs"), f"{where}.configs")
         service.secrets = _parse_file_refs(data.get("secrets"), f"{where}.secrets")
@@ -513,8 +574,8 @@ class _Loader:
             ("mem_reservation", "reservations", "memory"),
         ):
             if data.get(key) is not None:
-                values = _resource_values({resource: data[key]}, where, AppDefinitionError)
-                getattr(service.resources, kind).update(values)
+                value = _resource_value(resource, data[key], f"{where}.{key}", AppDefinitionError)
+                update_resources(getattr(service.resources, kind), {resource: value})
         if data.get("deploy") is not None:
             _apply_deploy(service, data["deploy"], f"{where}.deploy")
         if service.restart is None and data.get("restart") is not None:

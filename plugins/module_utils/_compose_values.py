@@ -114,26 +114,40 @@ def parse_bytes(value: Any, where: str) -> int:
     return int(float(match.group(1)) * _BYTE_UNITS[match.group(2).lower()])
 
 
+def _resource_value(key: str, value: Any, where: str, error: type[AppError]) -> Any:
+    """One resource value; None for Docker's "no limit" (cpus 0, memory 0, pids 0 or -1)."""
+    if key == "cpus":
+        text = _scalar_text(value).strip()
+        if isinstance(value, bool) or not _CPUS.fullmatch(text):
+            raise error(f"{where} must be a number of CPUs such as 0.5, not {value!r}")
+        return None if float(text) == 0 else text
+    if key == "memory":
+        text = _scalar_text(value).strip()
+        if isinstance(value, bool) or not _MEMORY.fullmatch(text):
+            raise error(f"{where} must be a size such as 128M or 1G, not {value!r}")
+        return None if float(re.match(r"[\d.]+", text).group()) == 0 else text  # type: ignore[union-attr]
+    if key == "pids":
+        number = _int(value, where, -1, error)
+        return None if number in (0, -1) else number
+    if error is OverlayError:
+        raise error(f"{where} is not a resource the overlay sets (cpus, memory, pids)")
+    return value
+
+
 def _resource_values(data: Mapping[str, Any], where: str, error: type[AppError]) -> dict[str, Any]:
-    """cpus and memory as the strings Compose files carry; pids a number; the rest as written."""
-    values: dict[str, Any] = {}
-    for key, value in data.items():
+    """cpus and memory as the strings Compose files carry; pids a number; the rest as written.
+
+    A value that means "no limit" is None: `update_resources` removes the key.
+    """
+    return {
+        key: _resource_value(key, value, f"{where}.{key}", error) for key, value in data.items() if value is not None
+    }
+
+
+def update_resources(current: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Values over the current ones; None removes a limit or reservation."""
+    for key, value in values.items():
         if value is None:
-            continue
-        if key == "cpus":
-            text = _scalar_text(value).strip()
-            if isinstance(value, bool) or not _CPUS.fullmatch(text):
-                raise error(f"{where}.cpus must be a number of CPUs such as 0.5, not {value!r}")
-            values[key] = text
-        elif key == "memory":
-            text = _scalar_text(value).strip()
-            if isinstance(value, bool) or not _MEMORY.fullmatch(text):
-                raise error(f"{where}.memory must be a size such as 128M or 1G, not {value!r}")
-            values[key] = text
-        elif key == "pids":
-            values[key] = _int(value, f"{where}.pids", 1, error)
-        elif error is OverlayError:
-            raise error(f"{where}.{key} is not a resource the overlay sets (cpus, memory, pids)")
+            current.pop(key, None)
         else:
-            values[key] = value
-    return values
+            current[key] = value

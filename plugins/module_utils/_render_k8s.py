@@ -111,7 +111,6 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod im
     _container_ports,
     _pod_spec,
     _pod_template,
-    _port_name,
     _report_published,
     _restart,
 )
@@ -168,11 +167,15 @@ def _file_object(plan: _Plan, kind: str, obj: FileObject) -> dict[str, Any] | No
         elif not option.startswith("x-"):
             plan.report.add(None, f"{kind}.{option}", f"{kind[:-1]} {obj.key}: Kubernetes has no {option}; left out")
     data_key = config_key(obj.key)
+    content = obj.content
     if k8s_kind == "Secret":
         manifest["type"] = "Opaque"
-        manifest["data"] = {data_key: base64.b64encode(obj.content.encode("utf-8")).decode("ascii")}
+        raw = content if isinstance(content, bytes) else content.encode("utf-8")
+        manifest["data"] = {data_key: base64.b64encode(raw).decode("ascii")}
+    elif isinstance(content, bytes):
+        manifest["binaryData"] = {data_key: base64.b64encode(content).decode("ascii")}
     else:
-        manifest["data"] = {data_key: obj.content}
+        manifest["data"] = {data_key: content}
     # A new content is a new name: the old object stays until the deploy prunes it.
     manifest["immutable"] = True
     return manifest
@@ -248,11 +251,12 @@ def _report_update(service: Service, policy: UpdatePolicy, report: ConversionRep
             "deploy.update_config.delay",
             "Kubernetes moves to the next pod as soon as one is ready (after minReadySeconds); there is no delay",
         )
-    if policy.failure_action == "continue":
+    if policy.failure_action in ("continue", "rollback"):
         report.add(
             service.name,
             "deploy.update_config.failure_action",
-            "a Kubernetes rollout that fails stops (progress deadline); it does not continue",
+            "a Kubernetes rollout that fails stops at its progress deadline, the new pods left as they are; it does "
+            f"not {'continue' if policy.failure_action == 'continue' else 'roll back by itself'}",
         )
     if policy.max_failure_ratio is not None:
         report.add(
@@ -304,6 +308,13 @@ def _workload(plan: _Plan, service: Service, service_name: str) -> dict[str, Any
     selector = {"matchLabels": plan.selector(service.name)}
     replicas = 1 if service.replicas is None else service.replicas
     if kind == "Job":
+        for key, policy in (("update_config", service.update), ("rollback_config", service.rollback)):
+            if policy is not None:
+                plan.report.add(
+                    service.name,
+                    f"deploy.{key}",
+                    f"a Job is never updated in place: a new spec is a new Job, run to completion; {key} is left out",
+                )
         restart = service.restart
         attempts = JOB_BACKOFF_LIMIT
         if restart is not None and restart.condition == "none":
@@ -364,8 +375,14 @@ def _service(plan: _Plan, service: Service) -> dict[str, Any]:
         spec["type"] = "ClusterIP"
     if ports:
         spec["ports"] = [
-            {"name": _port_name(port, protocol), "port": port, "targetPort": port, "protocol": protocol}
-            for port, protocol in ports
+            {
+                "name": port.name,
+                "port": port.port,
+                "targetPort": port.port,
+                "protocol": port.protocol,
+                **({"appProtocol": port.app_protocol} if port.app_protocol else {}),
+            }
+            for port in ports
         ]
     return {
         "apiVersion": "v1",
@@ -439,6 +456,35 @@ def _report_service(plan: _Plan, service: Service, network_sets: set[frozenset[s
 # --- options and the whole ---------------------------------------------------------------------
 
 
+# What a Compose network says that one pod network cannot: each option, and why it matters.
+_NETWORK_OPTIONS = {
+    "internal": "an internal network has no way out; Kubernetes pods reach outside the cluster unless a "
+    "NetworkPolicy (which this target does not write) stops them",
+    "ipam": "pods take their addresses from the cluster's pod network, not from this network's IPAM settings",
+    "driver_opts": "Kubernetes has one pod network, configured by the cluster, not per app",
+    "enable_ipv6": "the cluster decides whether pods have IPv6 addresses",
+    "enable_ipv4": "the cluster decides whether pods have IPv4 addresses",
+    "labels": "there is no network object to carry the labels",
+}
+
+
+def _report_networks(app: App, report: ConversionReport) -> None:
+    """Top-level network options that have no meaning on one pod network: every one reported."""
+    for key, network in app.networks.items():
+        if network.external:
+            continue
+        if network.driver not in (None, "bridge", "overlay"):
+            report.add(
+                None,
+                "networks.driver",
+                f"network {key}: the {network.driver} driver has no Kubernetes "
+                "equivalent; pods are on the cluster's pod network",
+            )
+        for option in network.options:
+            if option in _NETWORK_OPTIONS:
+                report.add(None, f"networks.{option}", f"network {key}: {_NETWORK_OPTIONS[option]}")
+
+
 def _check_options(app: App, options: KubernetesOptions) -> None:
     checks = [
         ("namespace", options.namespace, _DNS_LABEL, "a DNS label: lowercase letters, digits and '-'"),
@@ -482,6 +528,7 @@ def render_kubernetes(app: App, options: KubernetesOptions) -> KubernetesManifes
     _check_options(app, options)
     report = open_report(app, options.strict_environments, options.allow, _GENERIC_REASON)
     plan = _plan(app, options, report)
+    _report_networks(app, report)
 
     network_sets = {frozenset(service.networks) or frozenset({DEFAULT_NETWORK}) for service in app.services.values()}
     groups: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KIND_ORDER}

@@ -164,8 +164,8 @@ class KubernetesOptions:
 # --- names, labels, quantities ----------------------------------------------------
 
 
-def _short_hash(text: str, length: int = 8) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+def _short_hash(text: str | bytes, length: int = 8) -> str:
+    return hashlib.sha256(text if isinstance(text, bytes) else text.encode("utf-8")).hexdigest()[:length]
 
 
 def dns_name(text: str, limit: int = 63) -> str:
@@ -197,6 +197,16 @@ def is_qualified_name(key: str) -> bool:
     return bool(_LABEL_NAME.fullmatch(name))
 
 
+def is_port_name(name: str) -> bool:
+    """A port name the API server takes (IANA_SVC_NAME): 1-15 lowercase letters, digits and '-', with a letter."""
+    return (
+        len(name) <= 15
+        and bool(_DNS_LABEL.fullmatch(name))
+        and "--" not in name
+        and any(char.isalpha() for char in name)
+    )
+
+
 def cpu_quantity(cpus: str) -> str:
     """Compose cpus (0.5) as a Kubernetes CPU quantity (500m); whole CPUs without a unit."""
     millis = max(1, round(float(cpus) * 1000))
@@ -221,7 +231,7 @@ def seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
-def content_name(key: str, content: str) -> str:
+def content_name(key: str, content: str | bytes) -> str:
     """The ConfigMap or Secret name for a Compose config or secret: its key and a hash of its content."""
     return f"{dns_name(key, WORKLOAD_NAME_LIMIT)}-{_short_hash(content, 10)}"
 

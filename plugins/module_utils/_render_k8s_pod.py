@@ -15,6 +15,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     FileRef,
     Healthcheck,
     Mount,
+    Port,
     Service,
 )
 from ansible_collections.drover.platform.plugins.module_utils._compose_values import parse_bytes
@@ -40,6 +41,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan i
     config_key,
     cpu_quantity,
     dns_name,
+    is_port_name,
     memory_quantity,
     seconds,
 )
@@ -90,20 +92,41 @@ def _escape(value: str) -> str:
     return value.replace("$", "$$")
 
 
-def _container_ports(service: Service) -> list[tuple[int, str]]:
-    ports: list[tuple[int, str]] = []
-    for port in service.ports:
-        entry = (port.target, port.protocol.upper())
-        if entry not in ports:
-            ports.append(entry)
-    for target in [*service.expose, *([service.port] if service.port is not None else [])]:
-        if (target, "TCP") not in ports:
-            ports.append((target, "TCP"))
-    return ports
+@dataclass(frozen=True)
+class ContainerPort:
+    """A port of the container and of its Service: number, protocol, name and application protocol."""
+
+    port: int
+    protocol: str
+    name: str
+    app_protocol: str | None = None
 
 
 def _port_name(port: int, protocol: str) -> str:
     return f"{protocol.lower()}-{port}"
+
+
+def _container_ports(service: Service, report: ConversionReport | None = None) -> list[ContainerPort]:
+    """Each container port once; a Compose port name Kubernetes refuses (or gives twice) is replaced, and reported."""
+    ports: list[ContainerPort] = []
+    routed = [Port(target=service.port)] if service.port is not None else []
+    for port in [*service.ports, *service.expose, *routed]:
+        protocol = port.protocol.upper()
+        if any(known.port == port.target and known.protocol == protocol for known in ports):
+            continue
+        name = _port_name(port.target, protocol)
+        if port.name is not None:
+            if is_port_name(port.name) and all(known.name != port.name for known in ports):
+                name = port.name
+            elif report is not None:
+                report.add(
+                    service.name,
+                    "ports.name",
+                    f"{port.name} is no Kubernetes port name (at most 15 lowercase letters, digits and '-', with a "
+                    f"letter, once per pod); the port is named {name}",
+                )
+        ports.append(ContainerPort(port.target, protocol, name, port.app_protocol))
+    return ports
 
 
 def _report_published(service: Service, report: ConversionReport) -> None:
@@ -270,7 +293,11 @@ def _file_mounts(plan: _Plan, service: Service, kind: str, refs: list[FileRef], 
         parts.mounts.append(mount)
 
 
-def _extra_hosts(value: Any) -> list[dict[str, Any]]:
+DNS_SERVERS = 3
+
+
+def _extra_hosts(value: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """(host aliases, the host names mapped to host-gateway, which has no address in a pod)."""
     pairs: list[tuple[str, str]] = []
     if isinstance(value, Mapping):
         for host, addresses in value.items():
@@ -282,9 +309,13 @@ def _extra_hosts(value: Any) -> list[dict[str, Any]]:
             host, _sep, address = text.partition("=") if "=" in text else text.partition(":")
             pairs.append((host.strip(), address.strip()))
     aliases: dict[str, list[str]] = {}
+    gateway = []
     for host, address in pairs:
-        aliases.setdefault(address.strip("[]"), []).append(host)
-    return [{"ip": ip, "hostnames": hosts} for ip, hosts in aliases.items()]
+        if address == "host-gateway":
+            gateway.append(host)
+        else:
+            aliases.setdefault(address.strip("[]"), []).append(host)
+    return [{"ip": ip, "hostnames": hosts} for ip, hosts in aliases.items()], gateway
 
 
 def _key_values(value: Any) -> list[tuple[str, str]]:
@@ -301,6 +332,11 @@ def _capabilities(values: Any) -> list[str]:
     return [str(value).upper().removeprefix("CAP_") for value in values or []]
 
 
+def _true(value: Any) -> bool:
+    """A Compose boolean: true, or the string "true" (interpolated values are strings)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
 def _service_options(service: Service, parts: _PodParts, report: ConversionReport) -> None:
     """The Compose keys the model keeps as written, on the pod where Kubernetes has them; the rest reported."""
     name = service.name
@@ -309,20 +345,24 @@ def _service_options(service: Service, parts: _PodParts, report: ConversionRepor
         if key in ("cap_add", "cap_drop"):
             parts.security.setdefault("capabilities", {})["add" if key == "cap_add" else "drop"] = _capabilities(value)
         elif key == "privileged":
-            if value:
+            if _true(value):
                 parts.security["privileged"] = True
         elif key == "read_only":
-            if value:
+            if _true(value):
                 parts.security["readOnlyRootFilesystem"] = True
         elif key == "security_opt":
             others = [item for item in value or [] if str(item) not in _NO_NEW_PRIVILEGES]
-            if len(others) < len(value or []):
+            if len(others) < len(value or []) and _true(service.options.get("privileged")):
+                reason = "the API server refuses no-new-privileges on a privileged container"
+            elif len(others) < len(value or []):
                 parts.security["allowPrivilegeEscalation"] = False
             if others:
                 reason = f"Kubernetes takes none of {', '.join(map(str, others))} as a security option"
         elif key == "init":
             # A shared process namespace makes the pause container PID 1, which reaps zombies as an init does.
-            if value:
+            if _true(value) and service.options.get("pid") == "host":
+                reason = "the API server refuses a shared process namespace beside the host's (pid: host)"
+            elif _true(value):
                 parts.pod["shareProcessNamespace"] = True
         elif key == "hostname":
             if _DNS_LABEL.fullmatch(str(value)):
@@ -330,7 +370,14 @@ def _service_options(service: Service, parts: _PodParts, report: ConversionRepor
             else:
                 reason = f"{value} is not a DNS label, which a pod's hostname must be"
         elif key == "extra_hosts":
-            parts.pod["hostAliases"] = _extra_hosts(value)
+            aliases, gateway = _extra_hosts(value)
+            if aliases:
+                parts.pod["hostAliases"] = aliases
+            if gateway:
+                reason = (
+                    f"{', '.join(gateway)} stand for the Docker host's gateway (host-gateway), which a pod has no "
+                    "address for"
+                )
         elif key == "sysctls":
             parts.pod_security["sysctls"] = [{"name": k, "value": v} for k, v in _key_values(value)]
         elif key == "group_add":
@@ -340,7 +387,7 @@ def _service_options(service: Service, parts: _PodParts, report: ConversionRepor
             else:
                 reason = "Kubernetes adds groups by numeric ID only"
         elif key in ("tty", "stdin_open"):
-            if value:
+            if _true(value):
                 parts.container["tty" if key == "tty" else "stdin"] = True
         elif key == "pull_policy":
             if str(value) in _PULL_POLICIES:
@@ -368,7 +415,9 @@ def _service_options(service: Service, parts: _PodParts, report: ConversionRepor
             config = parts.pod.setdefault("dnsConfig", {})
             items = [str(item) for item in (value if isinstance(value, list) else [value])]
             if key == "dns":
-                config["nameservers"] = items
+                config["nameservers"] = items[:DNS_SERVERS]
+                if len(items) > DNS_SERVERS:
+                    reason = f"a pod takes at most {DNS_SERVERS} DNS servers: {', '.join(items[DNS_SERVERS:])}"
             elif key == "dns_search":
                 config["searches"] = items
             else:
@@ -432,11 +481,10 @@ def _container(plan: _Plan, service: Service, kind: str, has_service: bool, part
         container["workingDir"] = service.working_dir
     if service.environment:
         container["env"] = [{"name": key, "value": _escape(value)} for key, value in service.environment.items()]
-    ports = _container_ports(service)
+    ports = _container_ports(service, report)
     if ports:
         container["ports"] = [
-            {"name": _port_name(port, protocol), "containerPort": port, "protocol": protocol}
-            for port, protocol in ports
+            {"name": port.name, "containerPort": port.port, "protocol": port.protocol} for port in ports
         ]
     if parts.mounts:
         container["volumeMounts"] = parts.mounts

@@ -325,11 +325,22 @@ def _ports(service: Service, endpoint_mode: str, report: ConversionReport) -> tu
                 f"Swarm publishes port {port.published or port.target} on every address of the node, not on "
                 f"{port.host_ip} only",
             )
+        for key in ("name", "app_protocol"):
+            if getattr(port, key) is not None:
+                report.add(
+                    service.name,
+                    f"ports.{key}",
+                    f"the stack file format has no port {key}; {key} {getattr(port, key)} of port {port.target} is "
+                    "left out",
+                )
         entry: dict[str, Any] = {"target": port.target}
         if port.published is not None:
             entry["published"] = port.published
         entry["protocol"] = port.protocol
         entry["mode"] = mode
+        # Ports that differ only in what Swarm leaves out are one port; docker stack deploy refuses a port twice.
+        if entry in rendered:
+            continue
         rendered.append(entry)
         if mode == "host" and port.published is not None:
             host_ports.append(port.published)
@@ -535,6 +546,14 @@ def _check_options(app: App, options: SwarmOptions) -> None:
             "router's overlay network, or drop the domain from the overlay"
         )
     check_routes(app)
+    for kind in ("configs", "secrets"):
+        for key, obj in getattr(app, kind).items():
+            if isinstance(obj.content, bytes):
+                raise RenderError(
+                    f"{kind[:-1]} {key} is a binary file, and swarm_stack hands contents to Swarm as text: give "
+                    "its content base64-encoded and decode it in the service, or create it with docker "
+                    f"{kind[:-1]} create and declare it external"
+                )
 
 
 def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
