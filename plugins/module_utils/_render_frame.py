@@ -22,6 +22,19 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     check_images,
 )
 
+# Service keys the model reads and both targets write (or turn into their own spec): honoured, never reported
+# as a whole (their parts may be). `develop` is the laptop's `docker compose watch` loop, which no deployed
+# stack has; docker stack deploy ignores it too.
+HONOURED_SERVICE_KEYS = frozenset(
+    (
+        "image build command entrypoint environment env_file ports expose volumes tmpfs healthcheck deploy labels "
+        "configs secrets networks user working_dir stop_grace_period restart profiles scale mem_limit "
+        "mem_reservation cpus pids_limit develop"
+    ).split()
+)
+# Top-level keys the loader reads: name is the project's name, version is obsolete in Compose itself.
+HONOURED_TOP_LEVEL_KEYS = frozenset("version name services networks volumes configs secrets".split())
+
 
 class RenderError(AppError):
     """A model a target cannot render with these options."""

@@ -86,6 +86,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_frame impo
     open_report,
     result_fields,
 )
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_admission import admission_problems
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import (
     _API_VERSIONS,
     _DNS_LABEL,
@@ -554,8 +555,15 @@ def render_kubernetes(app: App, options: KubernetesOptions) -> KubernetesManifes
         workloads.append(Workload(service.name, workload["kind"], workload["metadata"]["name"], service_name))
         if service.routed:
             groups["Ingress"].append(_ingress(plan, service))
+    manifests = [manifest for kind in KIND_ORDER for manifest in groups[kind]]
+    refused = admission_problems(manifests)
+    if refused:
+        raise RenderError(
+            "the API server would refuse these manifests (a renderer bug, or a Compose value this check names): "
+            + "; ".join(refused)
+        )
     return KubernetesManifests(
-        manifests=[manifest for kind in KIND_ORDER for manifest in groups[kind]],
+        manifests=manifests,
         namespace=plan.namespace,
         workloads=workloads,
         **result_fields(app, report),

@@ -19,6 +19,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     Service,
 )
 from ansible_collections.drover.platform.plugins.module_utils._compose_values import parse_bytes
+from ansible_collections.drover.platform.plugins.module_utils._render_frame import HONOURED_SERVICE_KEYS
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_placement import (
     _placement,
 )
@@ -330,6 +331,15 @@ def _key_values(value: Any) -> list[tuple[str, str]]:
 
 def _capabilities(values: Any) -> list[str]:
     return [str(value).upper().removeprefix("CAP_") for value in values or []]
+
+
+# Service keys the pod carries where Kubernetes has them (the rest, and values it has not, are reported).
+POD_KEYS = (
+    "cap_add cap_drop privileged read_only security_opt init hostname extra_hosts sysctls group_add tty stdin_open "
+    "pull_policy platform shm_size pid ipc network_mode dns dns_search dns_opt"
+).split()
+# Every service key this target honours.
+HONOURED_KEYS = HONOURED_SERVICE_KEYS | frozenset(POD_KEYS)
 
 
 def _true(value: Any) -> bool:

@@ -52,6 +52,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     UpdatePolicy,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_frame import (
+    HONOURED_SERVICE_KEYS,
     Rendered,
     RenderError,
     check_routes,
@@ -129,6 +130,8 @@ _CARRIED = (
     "tty",
     "ulimits",
 )
+# Every service key this target honours (the rest are reported: see _NOT_ON_SWARM).
+HONOURED_KEYS = HONOURED_SERVICE_KEYS | frozenset(_CARRIED)
 
 
 @dataclass

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import re
 import shutil
 import subprocess
 import textwrap
@@ -12,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import referencing
 import yaml
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import App
@@ -77,3 +81,31 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory) -> StackConfig:
         return stack_config_problem(definition, tmp_path_factory.mktemp("stack"))
 
     return check
+
+
+@functools.cache
+def _strict_validator(version: str, kind: str, api_version: str) -> Any:
+    """kubernetes-validate's strict schema for one kind, built once (its validate() reads the definitions each call)."""
+    from kubernetes_validate import utils
+
+    schema_version = [
+        known for known in utils.all_versions() if utils.major_minor(known) <= utils.major_minor(version)
+    ][-1]
+    folder = f"kubernetes-json-schema/v{schema_version}-local-strict"
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema = utils.schema_contents(f"{folder}/{kind.lower()}-{group}.json", version)
+    definitions = utils.schema_contents(f"{folder}/_definitions.json", version)
+    registry = referencing.Resource.from_contents(definitions) @ (
+        referencing.Resource.from_contents(schema) @ referencing.Registry()
+    )
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def schema_problems(manifest: dict[str, Any], version: str) -> list[str]:
+    """What the API's strict JSON schemas of this version say against a manifest (none: valid)."""
+    validator = _strict_validator(version, manifest["kind"], manifest["apiVersion"])
+    name = f"{manifest['kind']}/{manifest['metadata']['name']}"
+    return [
+        f"{name}: {'.'.join(str(part) for part in error.path)}: {error.message}"
+        for error in validator.iter_errors(manifest)
+    ]

@@ -337,3 +337,15 @@ def test_rollback_on_failure_is_reported_on_kubernetes(compose_app: ComposeApp) 
 def test_update_settings_of_a_job_are_reported(compose_app: ComposeApp) -> None:
     _swarm, k8s = both(compose_app, "image: a:1\ndeploy: {mode: replicated-job, update_config: {parallelism: 2}}\n")
     assert "deploy.update_config" in keys(k8s)
+
+
+def test_the_renderer_runs_the_admission_check(compose_app: ComposeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A manifest the API server would refuse is a render error, not a failed apply."""
+    from ansible_collections.drover.platform.plugins.module_utils import _render_k8s
+
+    app = compose_app(app_compose("image: a:1\n"))
+    manifests = render_kubernetes(app, KubernetesOptions(instance="shop-dev"))
+    assert _render_k8s.admission_problems(manifests.manifests) == []
+    monkeypatch.setattr(_render_k8s, "admission_problems", lambda manifests: ["Deployment/app: spec: refused"])
+    with pytest.raises(RenderError, match="the API server would refuse these manifests"):
+        render_kubernetes(app, KubernetesOptions(instance="shop-dev"))
