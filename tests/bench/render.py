@@ -11,8 +11,8 @@ Compose file into the model (load_app) and rendering it for Swarm and for
 Kubernetes, and prints the median and 95th percentile of each over --runs
 runs, after a few warm-up runs. Nothing is deployed; no host is reached.
 
-With --corpus (default folder: DROVER_COMPOSE_CORPUS, else
-../shared/compose-corpus beside the repository) it times load_app plus both
+With --corpus (default folder: as the corpus test finds it,
+DROVER_COMPOSE_CORPUS, else ../shared/compose-corpus beside the repository) it times load_app plus both
 renders for each Compose file of the third-party corpus that renders, --runs
 times each (default there: 20), and prints the median and 95th percentile
 over the files' medians.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
+sys.path.insert(0, str(ROOT))
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import AppError  # noqa: E402
 from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app  # noqa: E402
@@ -43,6 +43,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     SwarmOptions,
     render_swarm,
 )
+from tests.unit.plugins.module_utils.conftest import corpus_folder, corpus_overlay  # noqa: E402
 
 DEMO = ROOT / "apps" / "demo" / "compose.yml"
 LAB_STACK = ROOT / "inventories" / "lab" / "group_vars" / "all" / "stack.yml"
@@ -96,23 +97,6 @@ def steps(environment: str) -> list[tuple[str, Callable[[], object], str]]:
     ]
 
 
-def corpus_overlay(path: Path) -> dict[str, Any]:
-    """As the corpus test: an image for each build-only service, every profile active."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raw = None
-    services: dict[str, Any] = {}
-    profiles: set[str] = set()
-    for name, service in (raw.get("services") or {}).items() if isinstance(raw, dict) else []:
-        if isinstance(service, dict):
-            if not service.get("image"):
-                services[name] = {"image": f"corpus.test/{str(name).lower()}:1.0"}
-            if isinstance(service.get("profiles"), list):
-                profiles.update(str(profile) for profile in service["profiles"])
-    return {"environment": "dev", "services": services, "profiles": sorted(profiles)}
-
-
 def corpus(folder: Path, runs: int) -> int:
     medians = []
     for path in sorted(item for item in folder.rglob("*") if item.suffix in (".yml", ".yaml")):
@@ -141,11 +125,9 @@ def main() -> int:
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.corpus is not None:
-        folder = Path(
-            args.corpus or os.environ.get("DROVER_COMPOSE_CORPUS") or ROOT.parent / "shared" / "compose-corpus"
-        )
-        if not folder.is_dir():
-            parser.error(f"no corpus folder at {folder}")
+        folder = Path(args.corpus) if args.corpus else corpus_folder()
+        if folder is None or not folder.is_dir():
+            parser.error(f"no corpus folder at {folder or 'DROVER_COMPOSE_CORPUS, or ../shared/compose-corpus'}")
         return corpus(folder, args.runs or 20)
     args.runs = args.runs or 200
 

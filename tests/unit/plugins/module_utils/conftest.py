@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -109,3 +110,31 @@ def schema_problems(manifest: dict[str, Any], version: str) -> list[str]:
         f"{name}: {'.'.join(str(part) for part in error.path)}: {error.message}"
         for error in validator.iter_errors(manifest)
     ]
+
+
+def corpus_folder() -> Path | None:
+    """The third-party Compose corpus: DROVER_COMPOSE_CORPUS, else ../shared/compose-corpus beside the repository."""
+    given = os.environ.get("DROVER_COMPOSE_CORPUS")
+    root = Path(__file__).resolve().parents[4]
+    candidates = (
+        [Path(given)] if given else [root.parent / "shared" / "compose-corpus", Path("/work/shared/compose-corpus")]
+    )
+    return next((path for path in candidates if path.is_dir()), None)
+
+
+def corpus_overlay(path: Path) -> dict[str, Any]:
+    """The overlay a corpus file is rendered with: an image for each build-only service (as the stack role pins
+    what it built), and every profile of the file active, so that every service is checked."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        raw = None
+    services: dict[str, Any] = {}
+    profiles: set[str] = set()
+    for name, service in (raw.get("services") or {}).items() if isinstance(raw, dict) else []:
+        if isinstance(service, dict):
+            if not service.get("image"):
+                services[name] = {"image": f"corpus.test/{str(name).lower()}:1.0"}
+            if isinstance(service.get("profiles"), list):
+                profiles.update(str(profile) for profile in service["profiles"])
+    return {"environment": "dev", "services": services, "profiles": sorted(profiles)}

@@ -21,7 +21,6 @@ service is checked.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -39,36 +38,15 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod im
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import HONOURED_KEYS as SWARM_KEYS
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import SwarmOptions, render_swarm
 
-from .conftest import schema_problems, stack_config_problem
+from .conftest import corpus_folder, corpus_overlay, schema_problems, stack_config_problem
 
-ROOT = Path(__file__).resolve().parents[4]
 VERSIONS = ("1.30.0", "1.37.0")
-
-
-def corpus_folder() -> Path | None:
-    given = os.environ.get("DROVER_COMPOSE_CORPUS")
-    candidates = (
-        [Path(given)] if given else [ROOT.parent / "shared" / "compose-corpus", Path("/work/shared/compose-corpus")]
-    )
-    return next((path for path in candidates if path.is_dir()), None)
 
 
 CORPUS = corpus_folder()
 FILES = sorted(path for path in CORPUS.rglob("*") if path.suffix in (".yml", ".yaml")) if CORPUS else []
 TALLY: Counter[str] = Counter()
 REPORTED: Counter[str] = Counter()
-
-
-def overlay_for(raw: Any) -> dict[str, Any]:
-    services: dict[str, Any] = {}
-    profiles: set[str] = set()
-    for name, service in ((raw or {}).get("services") or {}).items() if isinstance(raw, dict) else []:
-        if isinstance(service, dict):
-            if not service.get("image"):
-                services[name] = {"image": f"corpus.test/{str(name).lower()}:1.0"}
-            if isinstance(service.get("profiles"), list):
-                profiles.update(str(profile) for profile in service["profiles"])
-    return {"environment": "dev", "services": services, "profiles": sorted(profiles)}
 
 
 def unaccounted(
@@ -101,7 +79,7 @@ def test_corpus_file(path: Path, tmp_path: Path) -> None:
     except yaml.YAMLError:
         raw = None
     try:
-        app = load_app(str(path), overlay_for(raw))
+        app = load_app(str(path), corpus_overlay(path))
     except AppError as error:
         assert str(error), "a refusal says why"
         TALLY["refused by the loader"] += 1
