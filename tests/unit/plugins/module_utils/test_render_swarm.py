@@ -11,6 +11,8 @@ deploy.labels), not from this code's output.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,10 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     update_monitor,
 )
 
-REALISTIC = Path(__file__).resolve().parent / "fixtures" / "render" / "realistic"
+from .conftest import stack_config_problem
+
+HAS_DOCKER = shutil.which("docker") is not None
+REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 WEB_DIGEST = "sha256:" + "1f" * 32
 API_DIGEST = "sha256:" + "2e" * 32
 SECRET = "pr0d-Pa$$word-from-vault"
@@ -49,6 +54,13 @@ DEFAULT_DEPLOY = {
     "update_config": {"parallelism": 1, "order": "start-first", "failure_action": "rollback", "monitor": "10s"},
     "rollback_config": {"parallelism": 0, "order": "start-first"},
 }
+
+
+def checked(stack: SwarmStack, folder: Path) -> SwarmStack:
+    """The stack, once the reference CLI (docker stack config) accepts its definition, where it is installed."""
+    if HAS_DOCKER:
+        assert stack_config_problem(stack.definition, folder) is None
+    return stack
 
 
 def render(
@@ -64,7 +76,7 @@ def render(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev", **(overlay or {})})
-    return render_swarm(app, SwarmOptions(**{"stack_name": "shop-dev", **options}))
+    return checked(render_swarm(app, SwarmOptions(**{"stack_name": "shop-dev", **options})), tmp_path)
 
 
 def render_app(
@@ -914,7 +926,8 @@ API_ENVIRONMENT = {
 
 def realistic(overlay: dict[str, Any], **options: Any) -> SwarmStack:
     app = load_app(str(REALISTIC / "compose.yml"), overlay)
-    return render_swarm(app, SwarmOptions(**options))
+    with tempfile.TemporaryDirectory(prefix="stack-") as folder:
+        return checked(render_swarm(app, SwarmOptions(**options)), Path(folder))
 
 
 def deploy(replicas: int, monitor: str, order: str = "start-first", **extra: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan i
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod import probes
 
-REALISTIC = Path(__file__).resolve().parent / "fixtures" / "render" / "realistic"
+REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 DIGEST = "sha256:" + "4c" * 32
 SECRET = "pr0d-Pa$$word-from-vault"
 
