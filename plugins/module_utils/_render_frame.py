@@ -36,6 +36,10 @@ HONOURED_SERVICE_KEYS = frozenset(
 HONOURED_TOP_LEVEL_KEYS = frozenset("version name services networks volumes configs secrets".split())
 
 
+# Keys of a top-level config or secret the loader reads into its content or name.
+FILE_OBJECT_KEYS = frozenset("file environment content external name".split())
+
+
 class RenderError(AppError):
     """A model a target cannot render with these options."""
 

@@ -80,6 +80,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     UpdatePolicy,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_frame import (
+    FILE_OBJECT_KEYS,
     Rendered,
     RenderError,
     check_routes,
@@ -456,6 +457,16 @@ def _report_service(plan: _Plan, service: Service, network_sets: set[frozenset[s
 
 # --- options and the whole ---------------------------------------------------------------------
 
+
+# Options of the top-level objects this target honours (the rest are reported). A network's name and
+# attachable, and a bridge or overlay driver, say nothing on one pod network; an external network is
+# reported on each service that uses it.
+HONOURED_OBJECT_KEYS = {
+    "networks": frozenset(("name", "attachable", "driver", "external")),
+    "volumes": frozenset(("name", "driver", "labels", "external")),
+    "configs": FILE_OBJECT_KEYS | {"labels"},
+    "secrets": FILE_OBJECT_KEYS | {"labels"},
+}
 
 # What a Compose network says that one pod network cannot: each option, and why it matters.
 _NETWORK_OPTIONS = {

@@ -52,6 +52,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     UpdatePolicy,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_frame import (
+    FILE_OBJECT_KEYS,
     HONOURED_SERVICE_KEYS,
     Rendered,
     RenderError,
@@ -60,6 +61,9 @@ from ansible_collections.drover.platform.plugins.module_utils._render_frame impo
     result_fields,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm_objects import (
+    _NETWORK_KEYS,
+    _OBJECT_KEYS,
+    _VOLUME_KEYS,
     _top_level_network,
     _top_level_object,
     _top_level_volume,
@@ -130,6 +134,13 @@ _CARRIED = (
     "tty",
     "ulimits",
 )
+# Options of the top-level objects this target honours (the rest are reported).
+HONOURED_OBJECT_KEYS = {
+    "networks": frozenset(("driver", "external", *_NETWORK_KEYS)),
+    "volumes": frozenset(("driver", "external", *_VOLUME_KEYS)),
+    "configs": FILE_OBJECT_KEYS | frozenset(_OBJECT_KEYS),
+    "secrets": FILE_OBJECT_KEYS | frozenset(_OBJECT_KEYS),
+}
 # Every service key this target honours (the rest are reported: see _NOT_ON_SWARM).
 HONOURED_KEYS = HONOURED_SERVICE_KEYS | frozenset(_CARRIED)
 

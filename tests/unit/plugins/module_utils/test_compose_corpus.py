@@ -29,13 +29,17 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import AppError, ReportItem
+from ansible_collections.drover.platform.plugins.module_utils._app_model import App, AppError, ReportItem
 from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
 from ansible_collections.drover.platform.plugins.module_utils._render_frame import HONOURED_TOP_LEVEL_KEYS
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import HONOURED_OBJECT_KEYS as K8S_OBJECT_KEYS
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s import render_kubernetes
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import KubernetesOptions
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod import HONOURED_KEYS as K8S_KEYS
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import HONOURED_KEYS as SWARM_KEYS
+from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
+    HONOURED_OBJECT_KEYS as SWARM_OBJECT_KEYS,
+)
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import SwarmOptions, render_swarm
 
 from .conftest import corpus_folder, corpus_overlay, schema_problems, stack_config_problem
@@ -50,9 +54,14 @@ REPORTED: Counter[str] = Counter()
 
 
 def unaccounted(
-    raw: dict[str, Any], enabled: set[str], report: list[ReportItem], honoured: frozenset[str]
+    raw: dict[str, Any],
+    app: App,
+    report: list[ReportItem],
+    honoured: frozenset[str],
+    honoured_objects: dict[str, frozenset[str]],
 ) -> list[str]:
     """Keys of the file neither honoured by the target nor named in its report."""
+    enabled = set(app.services)
     reported = {(item.service, item.key.split(".", 1)[0]) for item in report}
     missing = []
     for key in raw:
@@ -67,6 +76,17 @@ def unaccounted(
             TALLY["service keys checked"] += 1
             if name not in honoured and not name.startswith("x-") and (service, name) not in reported:
                 missing.append(f"services.{service}.{name}")
+    reported_top = {item.key for item in report if item.service is None}
+    for kind, known in honoured_objects.items():
+        used = getattr(app, kind)
+        for key, data in (raw.get(kind) or {}).items():
+            if key not in used or not isinstance(data, dict):
+                continue
+            for option in data:
+                TALLY["top-level object keys checked"] += 1
+                name = str(option)
+                if name not in known and not name.startswith("x-") and f"{kind}.{name}" not in reported_top:
+                    missing.append(f"{kind}.{key}.{name}")
     return missing
 
 
@@ -97,7 +117,10 @@ def test_corpus_file(path: Path, tmp_path: Path) -> None:
             continue
         TALLY[f"rendered for {target}"] += 1
         REPORTED.update(f"{target}: {item.key}" for item in result.report)
-        missing = unaccounted(raw, set(app.services), result.report, SWARM_KEYS if target == "swarm" else K8S_KEYS)
+        if target == "swarm":
+            missing = unaccounted(raw, app, result.report, SWARM_KEYS, SWARM_OBJECT_KEYS)
+        else:
+            missing = unaccounted(raw, app, result.report, K8S_KEYS, K8S_OBJECT_KEYS)
         assert missing == [], f"{target} neither honours nor reports {', '.join(missing)}"
         if target == "swarm" and shutil.which("docker"):
             assert stack_config_problem(result.definition, tmp_path) is None
