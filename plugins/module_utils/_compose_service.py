@@ -269,8 +269,8 @@ def _parse_healthcheck(value: Any, where: str) -> Healthcheck:
             check.disabled = True
         elif check.test and check.test[0] not in ("CMD", "CMD-SHELL"):
             raise AppDefinitionError(f"{where}.test must start with CMD, CMD-SHELL or NONE, or be a string")
-        elif len(check.test) == 1 or (check.test[0] == "CMD-SHELL" and not "".join(check.test[1:]).strip()):
-            raise AppDefinitionError(f"{where}.test [{check.test[0]}] names no command to run")
+        elif len(check.test) < 2 or (check.test[0] == "CMD-SHELL" and not "".join(check.test[1:]).strip()):
+            raise AppDefinitionError(f"{where}.test [{', '.join(check.test)}] names no command to run")
     elif test is not None:
         raise AppDefinitionError(f"{where}.test must be a string or a list")
     for key in ("interval", "timeout", "start_period", "start_interval"):

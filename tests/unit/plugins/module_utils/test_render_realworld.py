@@ -11,13 +11,14 @@ reference CLI's `docker stack config`.
 from __future__ import annotations
 
 import base64
+import copy
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import AppDefinitionError
+from ansible_collections.drover.platform.plugins.module_utils._app_model import AppDefinitionError, AppError
 from ansible_collections.drover.platform.plugins.module_utils._render_frame import RenderError
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s import KubernetesManifests, render_kubernetes
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import KubernetesOptions
@@ -119,6 +120,12 @@ def pod(manifests: KubernetesManifests, service: str = "app") -> dict[str, Any]:
             "",
             "services.app.healthcheck.test [CMD] names no command",
             id="healthcheck-empty-cmd",
+        ),
+        pytest.param(
+            "image: a:1\nhealthcheck: {test: []}\n",
+            "",
+            "services.app.healthcheck.test [] names no command",
+            id="healthcheck-empty-list",
         ),
         pytest.param(
             "image: a:1\nvolumes: [data:/d, /srv:/d]\n",
@@ -349,3 +356,77 @@ def test_the_renderer_runs_the_admission_check(compose_app: ComposeApp, monkeypa
     monkeypatch.setattr(_render_k8s, "admission_problems", lambda manifests: ["Deployment/app: spec: refused"])
     with pytest.raises(RenderError, match="the API server would refuse these manifests"):
         render_kubernetes(app, KubernetesOptions(instance="shop-dev"))
+
+
+FUZZ_VALUES = ["x", "", 0, -1, 1.5, True, None, [], ["a"], [1], {}, {"a": 1}, [{"a": 1}], "0", "a=b", "1:2:3:4"]
+FUZZ_BASE: dict[str, Any] = {
+    "services": {
+        "app": {
+            "image": "a:1",
+            "ports": ["80", {"target": 81, "name": "web"}],
+            "expose": ["53/udp"],
+            "volumes": ["data:/d", {"type": "tmpfs", "target": "/t", "tmpfs": {"size": "1m"}}],
+            "tmpfs": ["/run:size=1m"],
+            "deploy": {
+                "replicas": 1,
+                "labels": {"a": "b"},
+                "update_config": {"parallelism": 1, "max_failure_ratio": 0.1, "order": "start-first"},
+                "rollback_config": {"parallelism": 1},
+                "resources": {"limits": {"cpus": "1", "memory": "1g"}, "reservations": {"memory": "1m"}},
+                "placement": {"constraints": ["node.role==worker"], "preferences": [{"spread": "node.id"}]},
+                "restart_policy": {"condition": "any", "max_attempts": 1},
+            },
+            "healthcheck": {"test": ["CMD", "true"], "interval": "1s", "retries": 1},
+            "configs": [{"source": "c", "target": "/c", "mode": 0o440}],
+            "secrets": ["s"],
+            "networks": {"n": {"aliases": ["x"]}},
+            "depends_on": {"db": {"condition": "service_healthy"}},
+            "environment": {"A": "1"},
+            "labels": ["a=b"],
+            "extra_hosts": ["h:10.0.0.1"],
+            "dns": ["1.1.1.1"],
+        },
+        "db": {"image": "db:1"},
+    },
+    "volumes": {"data": {"driver_opts": {"a": "b"}}},
+    "networks": {"n": {"ipam": {"config": [{"subnet": "10.0.0.0/24"}]}, "internal": True}},
+    "configs": {"c": {"content": "x"}},
+    "secrets": {"s": {"content": "y"}},
+}
+
+
+def _places(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    places = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else []
+    for key, value in items:
+        places.append((*path, key))
+        places.extend(_places(value, (*path, key)))
+    return places
+
+
+def test_no_traceback_for_any_value_in_any_place(tmp_path: Path) -> None:
+    """Every place of a Compose file that uses most keys, and every service key, given values of every type:
+    each load and render ends in a result or a typed error with a message."""
+    from ansible_collections.drover.platform.plugins.module_utils._app_overlay import parse_overlay
+    from ansible_collections.drover.platform.plugins.module_utils._compose_loader import build_app
+    from ansible_collections.drover.platform.plugins.module_utils._compose_schema import SERVICE
+
+    overlay = parse_overlay({"environment": "dev"})
+    places = _places(FUZZ_BASE) + [("services", "app", key) for key in SERVICE]
+    tracebacks = []
+    for place in places:
+        for value in FUZZ_VALUES:
+            compose = copy.deepcopy(FUZZ_BASE)
+            parent: Any = compose
+            for step in place[:-1]:
+                parent = parent[step]
+            parent[place[-1]] = value
+            try:
+                app = build_app(compose, overlay, str(tmp_path), None, "compose.yml")
+                render_swarm(app, SwarmOptions(stack_name="shop-dev"))
+                render_kubernetes(app, KubernetesOptions(instance="shop-dev"))
+            except AppError as error:
+                assert str(error)
+            except Exception as error:  # noqa: BLE001 - the point is to catch what is not typed
+                tracebacks.append(f"{'.'.join(map(str, place))} = {value!r}: {type(error).__name__}: {error}")
+    assert tracebacks == []
