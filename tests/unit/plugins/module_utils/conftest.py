@@ -72,11 +72,20 @@ def stack_config_problem(definition: dict[str, Any], folder: Path) -> str | None
     return None if done.returncode == 0 else (done.stderr or done.stdout).strip()
 
 
+@functools.lru_cache(maxsize=1)
+def has_stack_config() -> bool:
+    """Whether a docker CLI with `docker stack config` (it needs no daemon) is installed here."""
+    if shutil.which("docker") is None:
+        return False
+    done = subprocess.run(["docker", "stack", "config", "--help"], capture_output=True, check=False, timeout=60)
+    return done.returncode == 0
+
+
 @pytest.fixture
 def stack_config(tmp_path_factory: pytest.TempPathFactory) -> StackConfig:
-    """stack_config(definition): docker stack config's complaint, or None; skips where no docker CLI is installed."""
-    if shutil.which("docker") is None:
-        pytest.skip("no docker CLI here to check the stack file with docker stack config")
+    """stack_config(definition): docker stack config's complaint, or None; skips where no docker CLI has it."""
+    if not has_stack_config():
+        pytest.skip("no docker CLI with docker stack config here to check the stack file with")
 
     def check(definition: dict[str, Any]) -> str | None:
         return stack_config_problem(definition, tmp_path_factory.mktemp("stack"))

@@ -21,7 +21,6 @@ service is checked.
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import SwarmOptions, render_swarm
 
-from .conftest import corpus_folder, corpus_overlay, schema_problems, stack_config_problem
+from .conftest import corpus_folder, corpus_overlay, has_stack_config, schema_problems, stack_config_problem
 
 VERSIONS = ("1.30.0", "1.37.0")
 
@@ -122,7 +121,7 @@ def test_corpus_file(path: Path, tmp_path: Path) -> None:
         else:
             missing = unaccounted(raw, app, result.report, K8S_KEYS, K8S_OBJECT_KEYS)
         assert missing == [], f"{target} neither honours nor reports {', '.join(missing)}"
-        if target == "swarm" and shutil.which("docker"):
+        if target == "swarm" and has_stack_config():
             assert stack_config_problem(result.definition, tmp_path) is None
             TALLY["accepted by docker stack config"] += 1
         if target == "kubernetes":

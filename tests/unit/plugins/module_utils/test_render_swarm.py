@@ -11,7 +11,6 @@ deploy.labels), not from this code's output.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import textwrap
 from pathlib import Path
@@ -38,9 +37,8 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     update_monitor,
 )
 
-from .conftest import stack_config_problem
+from .conftest import has_stack_config, stack_config_problem
 
-HAS_DOCKER = shutil.which("docker") is not None
 REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 WEB_DIGEST = "sha256:" + "1f" * 32
 API_DIGEST = "sha256:" + "2e" * 32
@@ -58,7 +56,7 @@ DEFAULT_DEPLOY = {
 
 def checked(stack: SwarmStack, folder: Path) -> SwarmStack:
     """The stack, once the reference CLI (docker stack config) accepts its definition, where it is installed."""
-    if HAS_DOCKER:
+    if has_stack_config():
         assert stack_config_problem(stack.definition, folder) is None
     return stack
 
