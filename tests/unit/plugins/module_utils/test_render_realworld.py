@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     render_swarm,
 )
 
-from .conftest import ComposeApp, StackConfig
+from .conftest import ComposeApp, StackConfig, has_stack_config, stack_config_problem
 
 
 def app_compose(service: str, top_level: str = "") -> str:
@@ -44,11 +45,13 @@ def app_compose(service: str, top_level: str = "") -> str:
 def both(
     compose_app: ComposeApp, service: str, top_level: str = "", **files: str | bytes
 ) -> tuple[SwarmStack, KubernetesManifests]:
+    """Both targets' output; the Swarm definition checked by docker stack config where the CLI has it."""
     app = compose_app(app_compose(service, top_level), files=files)
-    return (
-        render_swarm(app, SwarmOptions(stack_name="shop-dev")),
-        render_kubernetes(app, KubernetesOptions(instance="shop-dev")),
-    )
+    swarm = render_swarm(app, SwarmOptions(stack_name="shop-dev"))
+    if has_stack_config():
+        with tempfile.TemporaryDirectory() as folder:
+            assert stack_config_problem(swarm.definition, Path(folder)) is None
+    return swarm, render_kubernetes(app, KubernetesOptions(instance="shop-dev"))
 
 
 def keys(result: SwarmStack | KubernetesManifests, service: str = "app") -> list[str]:
