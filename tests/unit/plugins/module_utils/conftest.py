@@ -41,13 +41,35 @@ def write_app(folder: Path, compose: str, files: dict[str, str | bytes] | None =
     return path
 
 
+def load_written(
+    folder: Path, compose: str, overlay: dict[str, Any] | None = None, files: dict[str, str | bytes] | None = None
+) -> App:
+    """The App of a Compose file written (dedented) into folder with the files beside it, in dev."""
+    path = write_app(folder, compose, files)
+    return load_app(str(path), {"environment": "dev", **(overlay or {})})
+
+
+def app_and_db(service: str, top_level: str = "") -> str:
+    """A Compose file of the service app (its lines given) and a plain db, then the top-level lines."""
+    return (
+        "services:\n  app:\n"
+        + textwrap.indent(textwrap.dedent(service), "    ")
+        + "  db:\n    image: db:1\n"
+        + textwrap.dedent(top_level)
+    )
+
+
+def with_app_overlay(overlay: dict[str, Any], overlay_service: dict[str, Any] | None) -> dict[str, Any]:
+    """The overlay, with overlay_service as the app's when given."""
+    return overlay if overlay_service is None else {**overlay, "services": {"app": overlay_service}}
+
+
 @pytest.fixture
 def compose_app(tmp_path: Path) -> ComposeApp:
     """compose_app(compose, overlay=None, files=None): the App of that Compose file in a fresh folder."""
 
     def build(compose: str, overlay: dict[str, Any] | None = None, files: dict[str, str | bytes] | None = None) -> App:
-        path = write_app(tmp_path, compose, files)
-        return load_app(str(path), {"environment": "dev", **(overlay or {})})
+        return load_written(tmp_path, compose, overlay, files)
 
     return build
 

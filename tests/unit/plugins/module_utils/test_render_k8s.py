@@ -43,6 +43,8 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan i
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod import probes
 
+from .conftest import app_and_db, load_written, with_app_overlay
+
 REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 DIGEST = "sha256:" + "4c" * 32
 SECRET = "pr0d-Pa$$word-from-vault"
@@ -59,12 +61,7 @@ def render(
     # The app's name, for the labels; without it the app takes the folder's name.
     if not compose.startswith("name:"):
         compose = "name: shop\n" + compose
-    (tmp_path / "compose.yml").write_text(compose)
-    for name, text in (files or {}).items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev", **(overlay or {})})
+    app = load_written(tmp_path, compose, overlay, dict(files or {}))
     return render_kubernetes(app, KubernetesOptions(**{"instance": "shop-dev", **options}))
 
 
@@ -72,15 +69,8 @@ def render_app(
     tmp_path: Path, service: str, overlay_service: dict[str, Any] | None = None, **options: Any
 ) -> KubernetesManifests:
     """An app of `app` (its Compose lines given) and a plain `db`."""
-    compose = (
-        "services:\n  app:\n"
-        + textwrap.indent(textwrap.dedent(service), "    ")
-        + "  db:\n    image: db:1\nvolumes:\n  data:\n  shared:\n"
-    )
-    overlay = options.pop("overlay", {})
-    if overlay_service is not None:
-        overlay = {**overlay, "services": {"app": overlay_service}}
-    return render(tmp_path, compose, overlay, **options)
+    compose = app_and_db(service, "volumes:\n  data:\n  shared:\n")
+    return render(tmp_path, compose, with_app_overlay(options.pop("overlay", {}), overlay_service), **options)
 
 
 def keys(result: KubernetesManifests) -> list[tuple[str | None, str, bool]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import copy
 import tempfile
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,12 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     render_swarm,
 )
 
-from .conftest import ComposeApp, StackConfig, has_stack_config, stack_config_problem
+from .conftest import ComposeApp, StackConfig, app_and_db, has_stack_config, stack_config_problem
 
 
 def app_compose(service: str, top_level: str = "") -> str:
     """A Compose file with the service app (its lines given) and a plain db."""
-    return (
-        "name: shop\nservices:\n  app:\n"
-        + textwrap.indent(textwrap.dedent(service), "    ")
-        + "  db:\n    image: db:1\n"
-        + textwrap.dedent(top_level)
-    )
+    return "name: shop\n" + app_and_db(service, top_level)
 
 
 def both(

@@ -37,7 +37,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     update_monitor,
 )
 
-from .conftest import has_stack_config, stack_config_problem
+from .conftest import app_and_db, has_stack_config, load_written, stack_config_problem, with_app_overlay
 
 REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 WEB_DIGEST = "sha256:" + "1f" * 32
@@ -68,12 +68,7 @@ def render(
     files: dict[str, str] | None = None,
     **options: Any,
 ) -> SwarmStack:
-    (tmp_path / "compose.yml").write_text(textwrap.dedent(compose))
-    for name, text in (files or {}).items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev", **(overlay or {})})
+    app = load_written(tmp_path, compose, overlay, dict(files or {}))
     return checked(render_swarm(app, SwarmOptions(**{"stack_name": "shop-dev", **options})), tmp_path)
 
 
@@ -81,15 +76,8 @@ def render_app(
     tmp_path: Path, service: str, overlay_service: dict[str, Any] | None = None, **options: Any
 ) -> SwarmStack:
     """A stack of `app` (its Compose lines given) and a plain `db`."""
-    compose = (
-        "services:\n  app:\n"
-        + textwrap.indent(textwrap.dedent(service), "    ")
-        + "  db:\n    image: db:1\nvolumes:\n  data:\n"
-    )
-    overlay = options.pop("overlay", {})
-    if overlay_service is not None:
-        overlay = {**overlay, "services": {"app": overlay_service}}
-    return render(tmp_path, compose, overlay, **options)
+    compose = app_and_db(service, "volumes:\n  data:\n")
+    return render(tmp_path, compose, with_app_overlay(options.pop("overlay", {}), overlay_service), **options)
 
 
 def keys(stack: SwarmStack) -> list[tuple[str | None, str, bool]]:
