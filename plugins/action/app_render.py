@@ -21,15 +21,15 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     App,
     AppError,
     ReportItem,
-    load_app,
 )
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import render_kubernetes
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import (
     DEFAULT_DRAIN_SECONDS,
     DEFAULT_INGRESS_CLASS,
     DEFAULT_VOLUME_SIZE,
     DRAIN_HOOKS,
     KubernetesOptions,
-    render_kubernetes,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
     DEFAULT_EDGE_ENTRYPOINT,

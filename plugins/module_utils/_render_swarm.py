@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
@@ -42,18 +42,31 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     NODE_ARCHES,
     NODE_CLASSES,
     App,
-    AppError,
     ConversionReport,
     FileObject,
     FileRef,
     Healthcheck,
     Mount,
     Placement,
-    ReportItem,
     Service,
     UpdatePolicy,
-    blocking,
-    check_images,
+)
+from ansible_collections.drover.platform.plugins.module_utils._render_frame import (
+    FILE_OBJECT_KEYS,
+    HONOURED_SERVICE_KEYS,
+    Rendered,
+    RenderError,
+    check_routes,
+    open_report,
+    result_fields,
+)
+from ansible_collections.drover.platform.plugins.module_utils._render_swarm_objects import (
+    _NETWORK_KEYS,
+    _OBJECT_KEYS,
+    _VOLUME_KEYS,
+    _top_level_network,
+    _top_level_object,
+    _top_level_volume,
 )
 
 COMPOSE_VERSION = "3.9"
@@ -121,13 +134,15 @@ _CARRIED = (
     "tty",
     "ulimits",
 )
-_NETWORK_KEYS = ("name", "driver_opts", "ipam", "internal", "attachable", "labels")
-_VOLUME_KEYS = ("name", "driver_opts", "labels")
-_OBJECT_KEYS = ("labels", "driver", "driver_opts", "template_driver")
-
-
-class RenderError(AppError):
-    """A model the Swarm target cannot render with these options."""
+# Options of the top-level objects this target honours (the rest are reported).
+HONOURED_OBJECT_KEYS = {
+    "networks": frozenset(("driver", "external", *_NETWORK_KEYS)),
+    "volumes": frozenset(("driver", "external", *_VOLUME_KEYS)),
+    "configs": FILE_OBJECT_KEYS | frozenset(_OBJECT_KEYS),
+    "secrets": FILE_OBJECT_KEYS | frozenset(_OBJECT_KEYS),
+}
+# Every service key this target honours (the rest are reported: see _NOT_ON_SWARM).
+HONOURED_KEYS = HONOURED_SERVICE_KEYS | frozenset(_CARRIED)
 
 
 @dataclass
@@ -144,17 +159,10 @@ class SwarmOptions:
 
 
 @dataclass
-class SwarmStack:
+class SwarmStack(Rendered):
     """The stack definition for swarm_stack, the report, and what must stay out of logs."""
 
     definition: dict[str, Any]
-    report: list[ReportItem] = field(default_factory=list)
-    images: dict[str, str] = field(default_factory=dict)
-    secret_values: list[str] = field(default_factory=list)
-
-    @property
-    def blocking(self) -> list[ReportItem]:
-        return blocking(self.report)
 
 
 # --- small pieces ---------------------------------------------------------------
@@ -331,11 +339,22 @@ def _ports(service: Service, endpoint_mode: str, report: ConversionReport) -> tu
                 f"Swarm publishes port {port.published or port.target} on every address of the node, not on "
                 f"{port.host_ip} only",
             )
+        for key in ("name", "app_protocol"):
+            if getattr(port, key) is not None:
+                report.add(
+                    service.name,
+                    f"ports.{key}",
+                    f"the stack file format has no port {key}; {key} {getattr(port, key)} of port {port.target} is "
+                    "left out",
+                )
         entry: dict[str, Any] = {"target": port.target}
         if port.published is not None:
             entry["published"] = port.published
         entry["protocol"] = port.protocol
         entry["mode"] = mode
+        # Ports that differ only in what Swarm leaves out are one port; docker stack deploy refuses a port twice.
+        if entry in rendered:
+            continue
         rendered.append(entry)
         if mode == "host" and port.published is not None:
             host_ports.append(port.published)
@@ -525,73 +544,6 @@ def _service(
     return rendered
 
 
-def _top_level_network(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
-    network = app.networks[key]
-    if network.external:
-        return {"name": network.external_name or key, "external": True}
-    rendered: dict[str, Any] = {}
-    if network.driver not in (None, "overlay"):
-        report.add(
-            None, "networks.driver", f"network {key} uses the {network.driver} driver; stacks need overlay networks"
-        )
-    rendered["driver"] = "overlay"
-    for option, value in network.options.items():
-        if option not in _NETWORK_KEYS:
-            report.add(None, f"networks.{option}", f"network {key}: the stack file format has no {option}; left out")
-        elif option == "ipam":
-            rendered[option] = _ipam(key, value, report)
-        else:
-            rendered[option] = value
-    return rendered
-
-
-def _ipam(key: str, value: Any, report: ConversionReport) -> dict[str, Any]:
-    ipam: dict[str, Any] = {}
-    if isinstance(value, Mapping):
-        if value.get("driver"):
-            ipam["driver"] = value["driver"]
-        configs = []
-        for entry in value.get("config") or []:
-            if isinstance(entry, Mapping) and entry.get("subnet"):
-                configs.append({"subnet": entry["subnet"]})
-            if isinstance(entry, Mapping) and set(entry) - {"subnet"}:
-                report.add(None, "networks.ipam", f"network {key}: a stack network's IPAM takes a subnet only")
-        if configs:
-            ipam["config"] = configs
-    return ipam
-
-
-def _top_level_volume(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
-    volume = app.volumes[key]
-    if volume.external:
-        return {"name": volume.external_name or key, "external": True}
-    rendered: dict[str, Any] = {}
-    if volume.driver is not None:
-        rendered["driver"] = volume.driver
-    for option, value in volume.options.items():
-        if option in _VOLUME_KEYS:
-            rendered[option] = value
-        else:
-            report.add(None, f"volumes.{option}", f"volume {key}: the stack file format has no {option}; left out")
-    return rendered
-
-
-def _top_level_object(kind: str, obj: FileObject, report: ConversionReport) -> dict[str, Any]:
-    if obj.external:
-        return {"name": obj.name or obj.key, "external": True}
-    rendered: dict[str, Any] = {}
-    if obj.name is not None:
-        rendered["name"] = obj.name
-    for option, value in obj.options.items():
-        if option in _OBJECT_KEYS:
-            rendered[option] = value
-        elif not option.startswith("x-"):
-            report.add(
-                None, f"{kind}.{option}", f"{kind[:-1]} {obj.key}: the stack file format has no {option}; left out"
-            )
-    return rendered
-
-
 def _check_options(app: App, options: SwarmOptions) -> None:
     if not _STACK_NAME.fullmatch(options.stack_name):
         raise RenderError(
@@ -607,9 +559,15 @@ def _check_options(app: App, options: SwarmOptions) -> None:
             f"{names} has a domain, but the edge is off (edge_network is empty): set edge_network to the edge "
             "router's overlay network, or drop the domain from the overlay"
         )
-    for service in routed:
-        if service.port is None:
-            raise RenderError(f"service {service.name} has the domain {service.domain} but no port to route to")
+    check_routes(app)
+    for kind in ("configs", "secrets"):
+        for key, obj in getattr(app, kind).items():
+            if isinstance(obj.content, bytes):
+                raise RenderError(
+                    f"{kind[:-1]} {key} is a binary file, and swarm_stack hands contents to Swarm as text: give "
+                    "its content base64-encoded and decode it in the service, or create it with docker "
+                    f"{kind[:-1]} create and declare it external"
+                )
 
 
 def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
@@ -619,8 +577,7 @@ def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
     ImagePolicyError for :latest or untagged images in a strict environment.
     """
     _check_options(app, options)
-    check_images(app, options.strict_environments)
-    report = ConversionReport([*app.allow, *options.allow])
+    report = open_report(app, options.strict_environments, options.allow, _GENERIC_REASON)
     stack = options.stack_name
     edge_key = str(options.edge_network or DEFAULT_EDGE_NETWORK)
     routed = any(service.routed for service in app.services.values())
@@ -630,8 +587,6 @@ def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
             f"the Compose file defines a network {edge_key}, the name of the edge network; rename it, or declare it "
             f"external with name {edge_key}"
         )
-    for key in app.options:
-        report.add(None, key, f"{_GENERIC_REASON}; left out")
 
     services = {name: _service(service, options, stack, edge_key, report) for name, service in app.services.items()}
     definition: dict[str, Any] = {"version": COMPOSE_VERSION, "services": services}
@@ -656,9 +611,4 @@ def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
                     entry["content"] = obj.content
                 definition[kind][key] = entry
 
-    return SwarmStack(
-        definition=definition,
-        report=report.items,
-        images={name: str(service.image) for name, service in app.services.items()},
-        secret_values=[value for value in app.secret_values if value],
-    )
+    return SwarmStack(definition=definition, **result_fields(app, report))

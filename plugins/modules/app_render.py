@@ -18,6 +18,9 @@ description:
     service's C(env_file) merged under its C(environment) - and applies the
     environment's O(overlay) (images, replicas, domains, resources,
     environment values, placement, secret contents).
+  - Checks the Compose file as Compose does before rendering anything - every
+    key and the type of its value against the Compose Specification, and no
+    key written twice - and fails naming the file, the service and the key.
   - With O(target=swarm), turns the result into a stack definition for
     M(drover.platform.swarm_stack) (RV(definition)), with safe defaults per
     service - rolling updates that start the new task first and roll back on
@@ -266,6 +269,10 @@ notes:
     C(docker stack deploy) interpolates the file once more; values arrive as
     the Compose file and the overlay meant them.
   - Compose C(extends) and C(include) are not resolved; the task fails naming them.
+  - With O(target=kubernetes), the manifests are checked against what the API
+    server refuses beyond its schemas (names, label values, port names, mounts,
+    quantities, pod settings that exclude each other); such a manifest fails
+    the task instead of the apply.
 seealso:
   - module: drover.platform.swarm_stack
   - module: kubernetes.core.k8s

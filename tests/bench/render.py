@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: how long app_render's work takes for the demo app, per target and environment.
 
-    .venv/bin/python tests/bench/render.py [--runs 200]
+    .venv/bin/python tests/bench/render.py [--runs 200] [--corpus [FOLDER]]
 
 For each lab environment (dev, preprod, prod: the overlays of
 inventories/lab/group_vars/all/stack.yml, the images pinned by digest as
@@ -10,6 +10,12 @@ the stack role pins them) it times, on this controller, reading the
 Compose file into the model (load_app) and rendering it for Swarm and for
 Kubernetes, and prints the median and 95th percentile of each over --runs
 runs, after a few warm-up runs. Nothing is deployed; no host is reached.
+
+With --corpus (default folder: as the corpus test finds it,
+DROVER_COMPOSE_CORPUS, else ../shared/compose-corpus beside the repository) it times load_app plus both
+renders for each Compose file of the third-party corpus that renders, --runs
+times each (default there: 20), and prints the median and 95th percentile
+over the files' medians.
 """
 
 from __future__ import annotations
@@ -27,16 +33,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
+sys.path.insert(0, str(ROOT))
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import load_app  # noqa: E402
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (  # noqa: E402
-    KubernetesOptions,
-    render_kubernetes,
-)
+from ansible_collections.drover.platform.plugins.module_utils._app_model import AppError  # noqa: E402
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app  # noqa: E402
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import render_kubernetes  # noqa: E402
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import KubernetesOptions  # noqa: E402
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (  # noqa: E402
     SwarmOptions,
     render_swarm,
 )
+from tests.unit.plugins.module_utils.conftest import corpus_folder, corpus_overlay  # noqa: E402
 
 DEMO = ROOT / "apps" / "demo" / "compose.yml"
 LAB_STACK = ROOT / "inventories" / "lab" / "group_vars" / "all" / "stack.yml"
@@ -90,12 +97,39 @@ def steps(environment: str) -> list[tuple[str, Callable[[], object], str]]:
     ]
 
 
+def corpus(folder: Path, runs: int) -> int:
+    medians = []
+    for path in sorted(item for item in folder.rglob("*") if item.suffix in (".yml", ".yaml")):
+        data = corpus_overlay(path)
+
+        def both(path: Path = path, data: dict[str, Any] = data) -> None:
+            app = load_app(str(path), data)
+            render_swarm(app, SwarmOptions(stack_name="corpus"))
+            render_kubernetes(app, KubernetesOptions(instance="corpus-dev"))
+
+        try:
+            both()
+        except AppError:
+            continue
+        medians.append(statistics.median(timings(both, runs)))
+    print(f"corpus {folder}: {len(medians)} files that render for both targets, {runs} runs each")
+    print(f"load_app + render_swarm + render_kubernetes, ms over the files' medians: median p95\n{summary(medians)}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200, help="timed runs per figure (default 200)")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per figure (default 200; corpus 20)")
+    parser.add_argument("--corpus", nargs="?", const="", default=None, help="time the corpus instead")
     args = parser.parse_args()
-    if args.runs < 1:
+    if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.corpus is not None:
+        folder = Path(args.corpus) if args.corpus else corpus_folder()
+        if folder is None or not folder.is_dir():
+            parser.error(f"no corpus folder at {folder or 'DROVER_COMPOSE_CORPUS, or ../shared/compose-corpus'}")
+        return corpus(folder, args.runs or 20)
+    args.runs = args.runs or 200
 
     print(f"demo app, {args.runs} runs each after {WARM_UP} warm-up runs; milliseconds: median p95")
     print(f"{'environment':<12} {'step':<28} {'median':>8} {'p95':>8}  output")

@@ -29,6 +29,8 @@ PROD_OVERLAY = {
         "worker": {"image": f"registry.lab:5000/shop/api@{DIGEST}"},
     },
     "secrets": {"db_password": SECRET},
+    # The app's plain depends_on (start order only) is reported; this environment accepts it.
+    "allow": ["depends_on"],
 }
 
 
@@ -57,7 +59,8 @@ def test_render_the_realistic_app() -> None:
     assert result["environment"] == "prod"
     assert result["services"] == ["web", "api", "worker", "db", "cache"]
     assert result["images"]["db"] == "postgres:16.4-bookworm"
-    assert result["report"] == []
+    assert {item["key"] for item in result["report"]} == {"depends_on"}
+    assert all(item["allowed"] for item in result["report"])
     assert result["definition"]["secrets"] == {"db_password": {"content": SECRET}}
     assert "traefik.http.routers.shop-prod-web.rule" in result["definition"]["services"]["web"]["deploy"]["labels"]
     # Secret contents are in the definition: no callback may print the result.

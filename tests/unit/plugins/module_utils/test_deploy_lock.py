@@ -17,8 +17,14 @@ import pytest
 
 from ansible_collections.drover.platform.plugins.module_utils import _deploy_lock as lock
 
-HOLDER_A = {"user": "alice", "controller": "ops1", "pid": 4242, "play": "Deploy the app", "trigger": "awx job 17",
-            "started": "2026-03-02T10:14:51Z"}
+HOLDER_A = {
+    "user": "alice",
+    "controller": "ops1",
+    "pid": 4242,
+    "play": "Deploy the app",
+    "trigger": "awx job 17",
+    "started": "2026-03-02T10:14:51Z",
+}
 HOLDER_B = {"user": "bob", "controller": "ci7", "pid": 99, "trigger": "jenkins-demo-deploy-31"}
 # Real processes are forked: they share the test's imports and tmp_path.
 FORK = multiprocessing.get_context("fork")
@@ -157,8 +163,9 @@ def test_check_mode_acquire_still_refuses_a_held_lock(tmp_path: Path) -> None:
     [
         pytest.param(lambda d: lock.release(d, "demo-dev", "tok-a", check_mode=True), True, id="release"),
         pytest.param(lambda d: lock.break_lock(d, "demo-dev", check_mode=True), True, id="break"),
-        pytest.param(lambda d: lock.acquire(d, "demo-dev", "tok-a", HOLDER_A, check_mode=True), False,
-                     id="acquire-own"),
+        pytest.param(
+            lambda d: lock.acquire(d, "demo-dev", "tok-a", HOLDER_A, check_mode=True), False, id="acquire-own"
+        ),
     ],
 )
 def test_check_mode_leaves_a_held_lock_alone(tmp_path: Path, operation: Any, changed: bool) -> None:
@@ -208,8 +215,9 @@ def test_waiting_ends_when_the_holder_releases(tmp_path: Path) -> None:
             lock.release(str(tmp_path), "demo-dev", "tok-a")
 
     fake = FakeTime(release_after_three_polls)
-    outcome = lock.acquire(str(tmp_path), "demo-dev", "tok-b", HOLDER_B, wait=60, poll=2, clock=fake.clock,
-                           sleep=fake.sleep)
+    outcome = lock.acquire(
+        str(tmp_path), "demo-dev", "tok-b", HOLDER_B, wait=60, poll=2, clock=fake.clock, sleep=fake.sleep
+    )
 
     assert outcome.changed is True
     assert outcome.waited == 6
@@ -222,8 +230,7 @@ def test_waiting_gives_up_after_wait_seconds(tmp_path: Path) -> None:
     fake = FakeTime()
 
     with pytest.raises(lock.LockHeld) as refused:
-        lock.acquire(str(tmp_path), "demo-dev", "tok-b", HOLDER_B, wait=5, poll=2, clock=fake.clock,
-                     sleep=fake.sleep)
+        lock.acquire(str(tmp_path), "demo-dev", "tok-b", HOLDER_B, wait=5, poll=2, clock=fake.clock, sleep=fake.sleep)
 
     # The last sleep is cut short so that the wait ends on time.
     assert fake.sleeps == [2, 2, 1]
@@ -261,11 +268,15 @@ def test_a_token_is_needed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("holder", "described"),
     [
-        pytest.param(HOLDER_A, "alice@ops1 (pid 4242, play Deploy the app, trigger awx job 17, "
-                               "started 2026-03-02T10:14:51Z)", id="full"),
+        pytest.param(
+            HOLDER_A,
+            "alice@ops1 (pid 4242, play Deploy the app, trigger awx job 17, started 2026-03-02T10:14:51Z)",
+            id="full",
+        ),
         pytest.param({"user": "bob", "job": "42"}, "bob (job 42)", id="extra-keys"),
-        pytest.param({"description": "nightly backup"}, "an unnamed holder (description nightly backup)",
-                     id="description"),
+        pytest.param(
+            {"description": "nightly backup"}, "an unnamed holder (description nightly backup)", id="description"
+        ),
         pytest.param({}, "an unnamed holder", id="empty"),
     ],
 )
@@ -288,9 +299,7 @@ def test_stamps_sort_as_text_and_read_back() -> None:
     assert lock.parse_stamp("yesterday") is None
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(0.4, "0 s"), (59, "59 s"), (61, "1 min 1 s"), (3_725, "1 h 2 min")]
-)
+@pytest.mark.parametrize(("seconds", "text"), [(0.4, "0 s"), (59, "59 s"), (61, "1 min 1 s"), (3_725, "1 h 2 min")])
 def test_format_seconds(seconds: float, text: str) -> None:
     assert lock.format_seconds(seconds) == text
 
@@ -311,8 +320,7 @@ def test_of_processes_racing_for_a_free_lock_exactly_one_wins(tmp_path: Path) ->
     for round_ in range(5):
         start = FORK.Barrier(6)
         results = FORK.Queue()
-        racers = [FORK.Process(target=_race, args=(str(tmp_path), f"r{round_}-{n}", start, results))
-                  for n in range(6)]
+        racers = [FORK.Process(target=_race, args=(str(tmp_path), f"r{round_}-{n}", start, results)) for n in range(6)]
         for racer in racers:
             racer.start()
         outcomes = [results.get(timeout=30) for _racer in racers]
@@ -385,8 +393,10 @@ def _work_under_the_lock(directory: str, journal: str, rounds: int) -> None:
 
 def test_processes_that_take_turns_never_overlap(tmp_path: Path) -> None:
     journal = tmp_path / "journal"
-    workers = [FORK.Process(target=_work_under_the_lock, args=(str(tmp_path / "locks"), str(journal), 15))
-               for _worker in range(4)]
+    workers = [
+        FORK.Process(target=_work_under_the_lock, args=(str(tmp_path / "locks"), str(journal), 15))
+        for _worker in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -55,15 +55,39 @@ def status(name: str, rc: int = 0) -> Result:
     [
         ("status-ha-single-voter.txt", True, [("127.0.0.1:19001", "voter")], ["dns", "ha-cluster"]),
         ("status-fresh.txt", True, [("10.54.53.229:19001", "voter")], ["core/ha-cluster"]),
-        ("status-addons-enabled.txt", True, [("10.54.53.229:19001", "voter")],
-         ["core/dns", "core/ha-cluster", "core/hostpath-storage", "core/metallb", "core/storage"]),
-        ("status-ha-six-nodes.txt", True,
-         [("10.40.101.83:19001", "voter"), ("10.40.101.185:19001", "voter"), ("10.40.101.186:19001", "voter"),
-          ("10.40.101.85:19001", "standby"), ("10.40.101.128:19001", "standby"), ("10.40.101.129:19001", "standby")],
-         ["core/dns", "core/ha-cluster", "core/helm", "core/helm3", "core/metallb", "core/metrics-server",
-          "core/rbac"]),
-        ("status-community-repo.txt", True, [("10.54.53.229:19001", "voter")],
-         ["community/argocd", "core/community", "core/dns", "core/ha-cluster"]),
+        (
+            "status-addons-enabled.txt",
+            True,
+            [("10.54.53.229:19001", "voter")],
+            ["core/dns", "core/ha-cluster", "core/hostpath-storage", "core/metallb", "core/storage"],
+        ),
+        (
+            "status-ha-six-nodes.txt",
+            True,
+            [
+                ("10.40.101.83:19001", "voter"),
+                ("10.40.101.185:19001", "voter"),
+                ("10.40.101.186:19001", "voter"),
+                ("10.40.101.85:19001", "standby"),
+                ("10.40.101.128:19001", "standby"),
+                ("10.40.101.129:19001", "standby"),
+            ],
+            [
+                "core/dns",
+                "core/ha-cluster",
+                "core/helm",
+                "core/helm3",
+                "core/metallb",
+                "core/metrics-server",
+                "core/rbac",
+            ],
+        ),
+        (
+            "status-community-repo.txt",
+            True,
+            [("10.54.53.229:19001", "voter")],
+            ["community/argocd", "core/community", "core/dns", "core/ha-cluster"],
+        ),
         ("status-not-running.txt", False, [], []),
     ],
 )
@@ -195,8 +219,10 @@ def test_addon_arguments_with_a_colon_refused() -> None:
     ("name", "nodes"),
     [
         ("kubectl-get-nodes-wide.txt", [Node("ha-05", "Ready", "10.40.101.128", None)]),
-        ("kubectl-get-nodes-three.txt",
-         [Node("microk8s1", "Ready"), Node("microk8s2", "Ready"), Node("microk8s3", "Ready")]),
+        (
+            "kubectl-get-nodes-three.txt",
+            [Node("microk8s1", "Ready"), Node("microk8s2", "Ready"), Node("microk8s3", "Ready")],
+        ),
         ("kubectl-get-nodes-ha.txt", [Node("master02", "Ready"), Node("master03", "Ready"), Node("master01", "Ready")]),
     ],
 )
@@ -215,8 +241,14 @@ def test_nodes_refuse_other_output() -> None:
 
 @pytest.mark.parametrize(
     ("wanted", "matches"),
-    [("ha-05", True), ("HA-05", True), (" 10.40.101.128 ", True), ("10.40.101.12", False), ("ha-01", False),
-     ("<none>", False)],
+    [
+        ("ha-05", True),
+        ("HA-05", True),
+        (" 10.40.101.128 ", True),
+        ("10.40.101.12", False),
+        ("ha-01", False),
+        ("<none>", False),
+    ],
 )
 def test_node_matches_name_or_address(wanted: str, matches: bool) -> None:
     assert parse_nodes(fixture("kubectl-get-nodes-wide.txt"))[0].matches(wanted) is matches
@@ -229,10 +261,18 @@ def test_node_matches_name_or_address(wanted: str, matches: bool) -> None:
         ("add-node-json.txt", ["10.54.53.229:25000"], TOKEN_4707, "ca5f25c53b42"),
         ("add-node-yaml.txt", ["10.54.53.229:25000"], TOKEN_4707, "ca5f25c53b42"),
         ("add-node-short.txt", ["10.54.53.229:25000"], TOKEN_4707, "ca5f25c53b42"),
-        ("add-node-several-addresses.txt", ["192.168.1.230:25000", "10.23.209.1:25000", "172.17.0.1:25000"],
-         "92b2db237428470dc4fcfc4ebbd9dc81", "2c0cb3284b05"),
-        ("add-node-1.18.txt", ["192.168.0.59:25000", "172.17.0.1:25000", "10.16.242.1:25000", "10.1.77.0:25000"],
-         "KeFzKRjGeFToffyXELDKInKoMITcYWuU", None),
+        (
+            "add-node-several-addresses.txt",
+            ["192.168.1.230:25000", "10.23.209.1:25000", "172.17.0.1:25000"],
+            "92b2db237428470dc4fcfc4ebbd9dc81",
+            "2c0cb3284b05",
+        ),
+        (
+            "add-node-1.18.txt",
+            ["192.168.0.59:25000", "172.17.0.1:25000", "10.16.242.1:25000", "10.1.77.0:25000"],
+            "KeFzKRjGeFToffyXELDKInKoMITcYWuU",
+            None,
+        ),
     ],
 )
 def test_add_node_output(name: str, endpoints: list[str], token: str, fingerprint: str | None) -> None:
@@ -261,8 +301,13 @@ def test_connections(text: str, connection: Connection) -> None:
 
 @pytest.mark.parametrize(
     ("text", "endpoint"),
-    [("10.0.0.1", "10.0.0.1:25000"), ("10.0.0.1:25001", "10.0.0.1:25001"), ("k8s-1.lan", "k8s-1.lan:25000"),
-     ("[fd00::1]", "[fd00::1]:25000"), ("[fd00::1]:25000", "[fd00::1]:25000")],
+    [
+        ("10.0.0.1", "10.0.0.1:25000"),
+        ("10.0.0.1:25001", "10.0.0.1:25001"),
+        ("k8s-1.lan", "k8s-1.lan:25000"),
+        ("[fd00::1]", "[fd00::1]:25000"),
+        ("[fd00::1]:25000", "[fd00::1]:25000"),
+    ],
 )
 def test_endpoints(text: str, endpoint: str) -> None:
     assert parse_endpoint(text) == endpoint
@@ -331,8 +376,14 @@ def test_cli_bounds_a_command_with_coreutils_timeout() -> None:
     cli = MicroK8sCli(recorder, "/snap/bin/microk8s", timeout_command="/usr/bin/timeout")
     with pytest.raises(CommandTimeoutError, match="did not finish within 90 seconds") as raised:
         cli.run(["enable", "metallb:10.0.0.1-10.0.0.9"], check=False, timeout=90)
-    assert recorder.calls[0][0] == ["/usr/bin/timeout", "--kill-after=30", "90", "/snap/bin/microk8s", "enable",
-                                    "metallb:10.0.0.1-10.0.0.9"]
+    assert recorder.calls[0][0] == [
+        "/usr/bin/timeout",
+        "--kill-after=30",
+        "90",
+        "/snap/bin/microk8s",
+        "enable",
+        "metallb:10.0.0.1-10.0.0.9",
+    ]
     assert raised.value.argv == ["/snap/bin/microk8s", "enable", "metallb:10.0.0.1-10.0.0.9"]
 
 

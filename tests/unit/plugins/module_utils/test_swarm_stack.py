@@ -92,27 +92,38 @@ CASES = ["converged", "updating", "rolled-back", "paused", "task-error", "onesho
 @pytest.mark.parametrize(
     ("case", "expected_verdict", "expected"),
     [
-        pytest.param("converged", "converged", {"web": ("converged", "replicated", 2, 2, 0, 0, None, None)},
-                     id="converged"),
+        pytest.param(
+            "converged", "converged", {"web": ("converged", "replicated", 2, 2, 0, 0, None, None)}, id="converged"
+        ),
         # The new task is "starting" (healthcheck start period); the old one is shut down.
-        pytest.param("updating", "waiting", {"web": ("updating", "replicated", 1, 0, 0, 0, "updating", None)},
-                     id="updating"),
+        pytest.param(
+            "updating", "waiting", {"web": ("updating", "replicated", 1, 0, 0, 0, "updating", None)}, id="updating"
+        ),
         # Rolled back to v1, whose two tasks run; the v2 tasks failed unhealthy.
-        pytest.param("rolled-back", "failed",
-                     {"web": ("rolled_back", "replicated", 2, 2, 0, 0, "rollback_completed", UNHEALTHY)},
-                     id="rolled-back"),
+        pytest.param(
+            "rolled-back",
+            "failed",
+            {"web": ("rolled_back", "replicated", 2, 2, 0, 0, "rollback_completed", UNHEALTHY)},
+            id="rolled-back",
+        ),
         # Paused on v2: no v2 task runs, both v1 tasks still do.
-        pytest.param("paused", "failed", {"web": ("paused", "replicated", 2, 0, 2, 0, "paused", UNHEALTHY)},
-                     id="paused"),
-        pytest.param("task-error", "waiting", {
-            "exits": ("pending", "replicated", 1, 0, 0, 0, None, "task: non-zero exit (3)"),
-            "missing": ("pending", "replicated", 1, 0, 0, 0, None, "No such image: drover-lab/does-not-exist:none"),
-        }, id="task-error"),
+        pytest.param(
+            "paused", "failed", {"web": ("paused", "replicated", 2, 0, 2, 0, "paused", UNHEALTHY)}, id="paused"
+        ),
+        pytest.param(
+            "task-error",
+            "waiting",
+            {
+                "exits": ("pending", "replicated", 1, 0, 0, 0, None, "task: non-zero exit (3)"),
+                "missing": ("pending", "replicated", 1, 0, 0, 0, None, "No such image: drover-lab/does-not-exist:none"),
+            },
+            id="task-error",
+        ),
         # restart_policy none: both tasks "complete", desired state shutdown; `service ls` says 0/2.
-        pytest.param("oneshot", "converged", {"once": ("converged", "replicated", 2, 0, 0, 2, None, None)},
-                     id="oneshot"),
-        pytest.param("job", "converged", {"once": ("converged", "replicated-job", 2, 0, 0, 2, None, None)},
-                     id="job"),
+        pytest.param(
+            "oneshot", "converged", {"once": ("converged", "replicated", 2, 0, 0, 2, None, None)}, id="oneshot"
+        ),
+        pytest.param("job", "converged", {"once": ("converged", "replicated-job", 2, 0, 0, 2, None, None)}, id="job"),
         # One task per node of the lab's three.
         pytest.param("global", "converged", {"web": ("converged", "global", 3, 3, 0, 0, None, None)}, id="global"),
     ],
@@ -220,9 +231,7 @@ def test_check_mode_describes_a_rollback_without_expectations() -> None:
 def test_recorded_labels_are_the_hash_of_the_definition(case: str) -> None:
     """The label a real deploy left matches a fresh rendering: the hash is stable."""
     rendered = render(about(case)["stack"], definition(case))
-    labels = {
-        s["Spec"]["Name"].split("_", 1)[1]: s["Spec"]["Labels"][HASH_LABEL] for s in snapshot(case).services
-    }
+    labels = {s["Spec"]["Name"].split("_", 1)[1]: s["Spec"]["Labels"][HASH_LABEL] for s in snapshot(case).services}
     assert labels == rendered.hashes
 
 
@@ -288,8 +297,12 @@ def test_spec_hash_by_hand() -> None:
     [
         pytest.param({"environment": ["A=1", "B"]}, {"environment": {"B": None, "A": "1"}}, True, id="env-spellings"),
         pytest.param({"labels": ["a=b"]}, {"labels": {"a": "b"}}, True, id="label-spellings"),
-        pytest.param({"deploy": {"labels": ["a=b"]}}, {"deploy": {"labels": {"a": "b", HASH_LABEL: "old"}}}, True,
-                     id="own-label-ignored"),
+        pytest.param(
+            {"deploy": {"labels": ["a=b"]}},
+            {"deploy": {"labels": {"a": "b", HASH_LABEL: "old"}}},
+            True,
+            id="own-label-ignored",
+        ),
         pytest.param({"deploy": {"labels": {HASH_LABEL: "old"}}}, {}, True, id="only-own-label"),
         pytest.param({"deploy": {"replicas": 2}}, {"deploy": {"replicas": 3}}, False, id="replicas"),
         pytest.param({"command": ["a", "b"]}, {"command": ["b", "a"]}, False, id="list-order-counts"),
@@ -315,15 +328,19 @@ def test_changed_config_content_changes_the_services_using_it() -> None:
 
 def test_content_objects_named_by_hash(tmp_path: Path) -> None:
     (tmp_path / "site.conf").write_bytes(b"server {}\n")
-    rendered = render("app", {
-        "services": {"web": {"image": "nginx", "configs": ["site", "inline", "tpl"], "secrets": ["token", "ext"]}},
-        "configs": {
-            "site": {"file": "./site.conf"},
-            "inline": {"content": "x = 1\n", "name": "shared"},
-            "tpl": {"content": "{{ .Service.Name }}", "template_driver": "golang"},
+    rendered = render(
+        "app",
+        {
+            "services": {"web": {"image": "nginx", "configs": ["site", "inline", "tpl"], "secrets": ["token", "ext"]}},
+            "configs": {
+                "site": {"file": "./site.conf"},
+                "inline": {"content": "x = 1\n", "name": "shared"},
+                "tpl": {"content": "{{ .Service.Name }}", "template_driver": "golang"},
+            },
+            "secrets": {"token": {"content": "s3cret"}, "ext": {"external": True, "name": "prod_token"}},
         },
-        "secrets": {"token": {"content": "s3cret"}, "ext": {"external": True, "name": "prod_token"}},
-    }, base_dir=str(tmp_path))
+        base_dir=str(tmp_path),
+    )
 
     def short(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()[:10]
@@ -353,7 +370,8 @@ def test_recorded_service_uses_the_hashed_names_under_the_keys_targets() -> None
     app_conf = "fx-converged_app_conf_" + hashlib.sha256(b"greeting = hello\n").hexdigest()[:10]
     token = "fx-converged_token_" + hashlib.sha256(b"not-a-real-secret\n").hexdigest()[:10]
     assert [(c["ConfigName"], c["File"]["Name"]) for c in container["Configs"]] == [
-        (app_conf, "app_conf"), (app_conf, "/etc/app/app.conf")
+        (app_conf, "app_conf"),
+        (app_conf, "/etc/app/app.conf"),
     ]
     assert [(s["SecretName"], s["File"]["Name"]) for s in container["Secrets"]] == [(token, "token")]
     assert f"Creating config {app_conf}" in (FIXTURES / "converged" / "deploy.txt").read_text()
@@ -374,26 +392,40 @@ def test_compose_version(given: dict, expected: str) -> None:
 
 
 def test_hash_label_joins_the_services_labels() -> None:
-    rendered = render("app", {"services": {
-        "web": {"image": "nginx", "deploy": {"labels": ["team=web"], "replicas": 2}},
-        "db": {"image": "postgres"},
-    }})
+    rendered = render(
+        "app",
+        {
+            "services": {
+                "web": {"image": "nginx", "deploy": {"labels": ["team=web"], "replicas": 2}},
+                "db": {"image": "postgres"},
+            }
+        },
+    )
     assert rendered.services["web"]["deploy"] == {
-        "labels": {"team": "web", HASH_LABEL: rendered.hashes["web"]}, "replicas": 2
+        "labels": {"team": "web", HASH_LABEL: rendered.hashes["web"]},
+        "replicas": 2,
     }
     assert rendered.services["db"]["deploy"] == {"labels": {HASH_LABEL: rendered.hashes["db"]}}
 
 
 def test_relative_paths_become_absolute(tmp_path: Path) -> None:
-    rendered = render("app", {"services": {"web": {
-        "image": "nginx",
-        "env_file": "./web.env",
-        "volumes": [
-            "./html:/usr/share/nginx/html:ro",
-            "data:/data",
-            {"type": "bind", "source": "../logs", "target": "/logs"},
-        ],
-    }}}, base_dir=str(tmp_path / "app"))
+    rendered = render(
+        "app",
+        {
+            "services": {
+                "web": {
+                    "image": "nginx",
+                    "env_file": "./web.env",
+                    "volumes": [
+                        "./html:/usr/share/nginx/html:ro",
+                        "data:/data",
+                        {"type": "bind", "source": "../logs", "target": "/logs"},
+                    ],
+                }
+            }
+        },
+        base_dir=str(tmp_path / "app"),
+    )
     web = rendered.services["web"]
     assert web["env_file"] == str(tmp_path / "app" / "web.env")
     assert web["volumes"] == [
@@ -408,14 +440,24 @@ def test_relative_paths_become_absolute(tmp_path: Path) -> None:
     [
         pytest.param({"services": {}}, "has no services", id="no-services"),
         pytest.param({"services": {"web": {"image": "x", "configs": ["nope"]}}}, "uses configs nope", id="unknown-ref"),
-        pytest.param({"services": {"web": {"image": "x"}}, "configs": {"c": {"file": "a", "content": "b"}}},
-                     "both file and content", id="file-and-content"),
-        pytest.param({"services": {"web": {"image": "x"}}, "configs": {"c": {"file": "./c.conf"}}},
-                     "give an absolute path", id="relative-without-file"),
-        pytest.param({"services": {"web": {"image": "x"}}, "configs": {"c": {"file": "/nonexistent/c.conf"}}},
-                     "cannot read configs.c.file /nonexistent/c.conf", id="missing-file"),
-        pytest.param({"services": {"web": {"image": "x", "environment": "A=1"}}}, "mapping or a list",
-                     id="environment-string"),
+        pytest.param(
+            {"services": {"web": {"image": "x"}}, "configs": {"c": {"file": "a", "content": "b"}}},
+            "both file and content",
+            id="file-and-content",
+        ),
+        pytest.param(
+            {"services": {"web": {"image": "x"}}, "configs": {"c": {"file": "./c.conf"}}},
+            "give an absolute path",
+            id="relative-without-file",
+        ),
+        pytest.param(
+            {"services": {"web": {"image": "x"}}, "configs": {"c": {"file": "/nonexistent/c.conf"}}},
+            "cannot read configs.c.file /nonexistent/c.conf",
+            id="missing-file",
+        ),
+        pytest.param(
+            {"services": {"web": {"image": "x", "environment": "A=1"}}}, "mapping or a list", id="environment-string"
+        ),
     ],
 )
 def test_definitions_refused(bad: dict, message: str) -> None:
@@ -429,10 +471,13 @@ def test_stack_name_checked() -> None:
 
 
 def test_stage_writes_private_files(tmp_path: Path) -> None:
-    rendered = render("app", {
-        "services": {"web": {"image": "nginx", "secrets": ["token"]}},
-        "secrets": {"token": {"content": "s3cret"}},
-    })
+    rendered = render(
+        "app",
+        {
+            "services": {"web": {"image": "nginx", "secrets": ["token"]}},
+            "secrets": {"token": {"content": "s3cret"}},
+        },
+    )
     compose = Path(stage(rendered, str(tmp_path)))
     staged = json.loads(compose.read_text())
     secret_file = Path(staged["secrets"]["token"]["file"])
@@ -476,13 +521,19 @@ def test_definition_file_refused(tmp_path: Path, text: str) -> None:
 # --- plan and diff ---------------------------------------------------------------
 
 
-def converged_plan(change: dict | None = None, prune: bool = False, services: list | None = None,
-                   resolve_image: str = "never") -> Any:
+def converged_plan(
+    change: dict | None = None, prune: bool = False, services: list | None = None, resolve_image: str = "never"
+) -> Any:
     compose = definition("converged")
     if change:
         compose["services"].update(change)
-    return plan_changes("fx-converged", render("fx-converged", compose),
-                        services if services is not None else snapshot("converged").services, prune, resolve_image)
+    return plan_changes(
+        "fx-converged",
+        render("fx-converged", compose),
+        services if services is not None else snapshot("converged").services,
+        prune,
+        resolve_image,
+    )
 
 
 def test_plan_nothing_changed() -> None:
@@ -539,10 +590,12 @@ def test_diff_before_and_after() -> None:
     plan = plan_changes("fx-converged", rendered, services)
     diff = service_diff("fx-converged", rendered, services, plan)
     recorded = services[0]["Spec"]
-    assert diff["before"] == {"web": {
-        "spec_hash": recorded["Labels"][HASH_LABEL],
-        "image": recorded["TaskTemplate"]["ContainerSpec"]["Image"],
-    }}
+    assert diff["before"] == {
+        "web": {
+            "spec_hash": recorded["Labels"][HASH_LABEL],
+            "image": recorded["TaskTemplate"]["ContainerSpec"]["Image"],
+        }
+    }
     assert diff["after"] == {"web": rendered.services["web"]}
     assert diff["after"]["web"]["deploy"]["labels"][HASH_LABEL] != recorded["Labels"][HASH_LABEL]
 
@@ -615,9 +668,14 @@ def test_run_present_times_out_with_the_report() -> None:
         def deploy(self, *args: Any) -> list[str]:
             raise AssertionError("nothing changed, nothing to deploy")
 
-    outcome = run_present(Stack("fx-task-error", snapshot("task-error")), render("fx-task-error",
-                          definition("task-error")), Options("fx-task-error", timeout=30), lambda r: None,
-                          clock, clock.sleep)
+    outcome = run_present(
+        Stack("fx-task-error", snapshot("task-error")),
+        render("fx-task-error", definition("task-error")),
+        Options("fx-task-error", timeout=30),
+        lambda r: None,
+        clock,
+        clock.sleep,
+    )
     assert outcome.result["changed"] is False
     assert outcome.failure.startswith("stack fx-task-error did not converge within 30 seconds: exits pending")
     assert outcome.result["services"]["missing"]["task_error"] == "No such image: drover-lab/does-not-exist:none"
@@ -650,15 +708,25 @@ def test_cli_runs_argv_in_the_c_locale() -> None:
 
     cli = DockerCli(run_command, "/usr/bin/docker")
     assert cli.json_lines(["service", "ls", "--format", "{{json .}}"]) == [{"ID": "a"}, {"ID": "b"}]
-    assert calls == [(["/usr/bin/docker", "service", "ls", "--format", "{{json .}}"],
-                      {"LC_ALL": "C", "LANG": "C", "DOCKER_CLI_HINTS": "false"})]
+    assert calls == [
+        (
+            ["/usr/bin/docker", "service", "ls", "--format", "{{json .}}"],
+            {"LC_ALL": "C", "LANG": "C", "DOCKER_CLI_HINTS": "false"},
+        )
+    ]
 
 
 @pytest.mark.parametrize(
     ("rc", "stdout", "stderr", "method", "message"),
     [
-        pytest.param(1, "Creating network fx-job_default\n", "service once: Unknown mode: replicated-job\n", "lines",
-                     "`docker stack deploy` failed (rc 1): service once: Unknown mode: replicated-job", id="rc"),
+        pytest.param(
+            1,
+            "Creating network fx-job_default\n",
+            "service once: Unknown mode: replicated-job\n",
+            "lines",
+            "`docker stack deploy` failed (rc 1): service once: Unknown mode: replicated-job",
+            id="rc",
+        ),
         pytest.param(0, "not json", "", "json", "not JSON", id="not-json"),
         pytest.param(0, "{}\nnope\n", "", "json_lines", "line 'nope' is not JSON", id="not-json-line"),
     ],

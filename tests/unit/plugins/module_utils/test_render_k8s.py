@@ -27,24 +27,25 @@ from ansible_collections.drover.platform.plugins.action.app_render import render
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
     Healthcheck,
     ImagePolicyError,
-    load_app,
     must_stop,
 )
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (
-    KubernetesManifests,
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
+from ansible_collections.drover.platform.plugins.module_utils._render_frame import RenderError
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import KubernetesManifests, render_kubernetes
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import (
     KubernetesOptions,
-    RenderError,
     content_name,
     cpu_quantity,
     dns_name,
     is_qualified_name,
     label_value,
     memory_quantity,
-    probes,
-    render_kubernetes,
 )
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_pod import probes
 
-REALISTIC = Path(__file__).resolve().parent / "fixtures" / "render" / "realistic"
+from .conftest import app_and_db, load_written, with_app_overlay
+
+REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 DIGEST = "sha256:" + "4c" * 32
 SECRET = "pr0d-Pa$$word-from-vault"
 
@@ -60,12 +61,7 @@ def render(
     # The app's name, for the labels; without it the app takes the folder's name.
     if not compose.startswith("name:"):
         compose = "name: shop\n" + compose
-    (tmp_path / "compose.yml").write_text(compose)
-    for name, text in (files or {}).items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev", **(overlay or {})})
+    app = load_written(tmp_path, compose, overlay, dict(files or {}))
     return render_kubernetes(app, KubernetesOptions(**{"instance": "shop-dev", **options}))
 
 
@@ -73,15 +69,8 @@ def render_app(
     tmp_path: Path, service: str, overlay_service: dict[str, Any] | None = None, **options: Any
 ) -> KubernetesManifests:
     """An app of `app` (its Compose lines given) and a plain `db`."""
-    compose = (
-        "services:\n  app:\n"
-        + textwrap.indent(textwrap.dedent(service), "    ")
-        + "  db:\n    image: db:1\nvolumes:\n  data:\n  shared:\n"
-    )
-    overlay = options.pop("overlay", {})
-    if overlay_service is not None:
-        overlay = {**overlay, "services": {"app": overlay_service}}
-    return render(tmp_path, compose, overlay, **options)
+    compose = app_and_db(service, "volumes:\n  data:\n  shared:\n")
+    return render(tmp_path, compose, with_app_overlay(options.pop("overlay", {}), overlay_service), **options)
 
 
 def keys(result: KubernetesManifests) -> list[tuple[str | None, str, bool]]:
@@ -1029,12 +1018,11 @@ def test_placement(
     ("lines", "container_items", "pod_items"),
     [
         pytest.param(
-            "cap_add: [NET_ADMIN, CAP_SYS_TIME]\ncap_drop: [ALL]\nprivileged: true\nread_only: true\n"
+            "cap_add: [NET_ADMIN, CAP_SYS_TIME]\ncap_drop: [ALL]\nread_only: true\n"
             "security_opt: [no-new-privileges:true]",
             {
                 "securityContext": {
                     "capabilities": {"add": ["NET_ADMIN", "SYS_TIME"], "drop": ["ALL"]},
-                    "privileged": True,
                     "readOnlyRootFilesystem": True,
                     "allowPrivilegeEscalation": False,
                 }
@@ -1135,7 +1123,7 @@ def test_carried_keys(tmp_path: Path, lines: str, container_items: dict[str, Any
             ["depends_on.condition"],
             id="depends-on-healthy",
         ),
-        pytest.param("image: a:1\ndepends_on: [db]", None, [], id="depends-on-plain"),
+        pytest.param("image: a:1\ndepends_on: [db]", None, ["depends_on"], id="depends-on-plain"),
         pytest.param("image: a:1\nports: ['8080:80']", None, ["ports.published"], id="published-port"),
         pytest.param("image: a:1\nports: ['8080:80']", {"ports": []}, [], id="published-port-dropped-by-overlay"),
         pytest.param("image: a:1\nports: ['80']", None, [], id="container-port-only"),
@@ -1196,7 +1184,6 @@ def test_carried_keys(tmp_path: Path, lines: str, container_items: dict[str, Any
         pytest.param(
             "image: a:1\nnetworks: {default: {ipv4_address: 10.0.0.5}}", None, ["networks.ipv4_address"], id="address"
         ),
-        pytest.param("image: a:1\ndeploy: {rollback: {}}", None, ["deploy.rollback"], id="unknown-deploy-key"),
         pytest.param(
             "image: a:1\nexpose: [80]\ndevelop: {watch: []}\nx-note: n\nworking_dir: /srv", None, [], id="honoured"
         ),
@@ -1444,10 +1431,12 @@ def test_realistic_app_in_prod() -> None:
             "db": {"placement": {"class": "nuc"}},
         },
         "secrets": {"db_password": SECRET},
+        "allow": ["depends_on"],
     }
     app = load_app(str(REALISTIC / "compose.yml"), overlay)
     result = render_kubernetes(app, KubernetesOptions(instance="shop-prod", version="1.4.2", tls_secret="shop-tls"))
-    assert result.report == []
+    assert {item.key for item in result.report} == {"depends_on"}
+    assert result.blocking == []
     assert [(w.service, w.kind) for w in result.workloads] == [
         ("web", "Deployment"),
         ("api", "Deployment"),

@@ -21,14 +21,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import load_app
-from ansible_collections.drover.platform.plugins.module_utils._render_k8s import (
-    KubernetesManifests,
-    KubernetesOptions,
-    render_kubernetes,
-)
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s import KubernetesManifests, render_kubernetes
+from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan import KubernetesOptions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 DEMO = ROOT / "apps" / "demo" / "compose.yml"
 LAB_STACK = ROOT / "inventories" / "lab" / "group_vars" / "all" / "stack.yml"
 REGISTRY = "registry.lab.drover.test:5000"

@@ -30,15 +30,13 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     RestartPolicy,
     check_images,
     image_problem,
-    interpolate,
     is_allowed,
-    load_app,
     must_stop,
-    parse_compose,
-    parse_duration,
-    parse_env_file,
-    parse_overlay,
 )
+from ansible_collections.drover.platform.plugins.module_utils._app_overlay import parse_overlay
+from ansible_collections.drover.platform.plugins.module_utils._compose_interpolation import interpolate, parse_env_file
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app, parse_compose
+from ansible_collections.drover.platform.plugins.module_utils._compose_values import parse_duration
 
 DIGEST = "sha256:" + "ab" * 32
 SECRET = "s3cr3t-Value-Never-Shown"
@@ -377,7 +375,7 @@ def test_yaml_anchors_and_merge_keys() -> None:
         pytest.param(["7000-7001"], [Port(7000), Port(7001)], id="target-range"),
         pytest.param(
             [{"target": 80, "published": "8080", "mode": "host", "protocol": "tcp", "name": "http"}],
-            [Port(80, 8080, "tcp", "host")],
+            [Port(80, 8080, "tcp", "host", name="http")],
             id="long-syntax",
         ),
     ],
@@ -508,7 +506,7 @@ def test_healthchecks(tmp_path: Path, healthcheck: str, expected: Healthcheck) -
             RestartPolicy("on-failure", delay=10.0, window=60.0),
             id="restart-policy-wins",
         ),
-        pytest.param("image: app:2", None, id="none-given"),
+        pytest.param("user: app", None, id="none-given"),
     ],
 )
 def test_restart(tmp_path: Path, lines: str, expected: RestartPolicy | None) -> None:
@@ -631,7 +629,7 @@ def test_service_keys_the_model_keeps_as_written(tmp_path: Path) -> None:
         cap_add: [NET_ADMIN]
         x-note: ignored
         develop: {watch: []}
-        deploy: {labels: [a=b], unknown_key: 1}
+        deploy: {labels: [a=b]}
         depends_on:
           db: {condition: service_healthy}
           cache: {condition: service_started, required: false}
@@ -645,7 +643,7 @@ def test_service_keys_the_model_keeps_as_written(tmp_path: Path) -> None:
         content: "x"
     """
     service = load(tmp_path, compose).services["app"]
-    assert service.options == {"container_name": "app-1", "cap_add": ["NET_ADMIN"], "deploy.unknown_key": 1}
+    assert service.options == {"container_name": "app-1", "cap_add": ["NET_ADMIN"]}
     assert service.service_labels == {"a": "b"}
     assert service.depends_on == [Dependency("db", "service_healthy"), Dependency("cache", "service_started", False)]
     assert service.configs == [FileRef("settings"), FileRef("settings", "/etc/app.toml", "100", None, 0o440)]
@@ -894,8 +892,8 @@ def test_a_binary_secret_file(tmp_path: Path) -> None:
     compose = "services:\n  app:\n    image: a:1\n    secrets: [key]\nsecrets:\n  key: {file: key.bin}\n"
     project(tmp_path, compose)
     (tmp_path / "key.bin").write_bytes(b"\xff\xfe\x00binary")
-    with pytest.raises(AppDefinitionError, match=r"the file of secrets.key \(.*key.bin\) is not UTF-8 text"):
-        load_app(str(tmp_path / "compose.yml"), {"environment": "dev"})
+    app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev"})
+    assert app.secrets["key"].content == b"\xff\xfe\x00binary"
 
 
 # --- the app as a whole --------------------------------------------------------------------

@@ -11,6 +11,7 @@ deploy.labels), not from this code's output.
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     Healthcheck,
     ImagePolicyError,
     Placement,
-    load_app,
     must_stop,
 )
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
     RenderError,
     SwarmOptions,
@@ -36,7 +37,9 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     update_monitor,
 )
 
-REALISTIC = Path(__file__).resolve().parent / "fixtures" / "render" / "realistic"
+from .conftest import app_and_db, has_stack_config, load_written, stack_config_problem, with_app_overlay
+
+REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 WEB_DIGEST = "sha256:" + "1f" * 32
 API_DIGEST = "sha256:" + "2e" * 32
 SECRET = "pr0d-Pa$$word-from-vault"
@@ -51,6 +54,13 @@ DEFAULT_DEPLOY = {
 }
 
 
+def checked(stack: SwarmStack, folder: Path) -> SwarmStack:
+    """The stack, once the reference CLI (docker stack config) accepts its definition, where it is installed."""
+    if has_stack_config():
+        assert stack_config_problem(stack.definition, folder) is None
+    return stack
+
+
 def render(
     tmp_path: Path,
     compose: str,
@@ -58,28 +68,16 @@ def render(
     files: dict[str, str] | None = None,
     **options: Any,
 ) -> SwarmStack:
-    (tmp_path / "compose.yml").write_text(textwrap.dedent(compose))
-    for name, text in (files or {}).items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    app = load_app(str(tmp_path / "compose.yml"), {"environment": "dev", **(overlay or {})})
-    return render_swarm(app, SwarmOptions(**{"stack_name": "shop-dev", **options}))
+    app = load_written(tmp_path, compose, overlay, dict(files or {}))
+    return checked(render_swarm(app, SwarmOptions(**{"stack_name": "shop-dev", **options})), tmp_path)
 
 
 def render_app(
     tmp_path: Path, service: str, overlay_service: dict[str, Any] | None = None, **options: Any
 ) -> SwarmStack:
     """A stack of `app` (its Compose lines given) and a plain `db`."""
-    compose = (
-        "services:\n  app:\n"
-        + textwrap.indent(textwrap.dedent(service), "    ")
-        + "  db:\n    image: db:1\nvolumes:\n  data:\n"
-    )
-    overlay = options.pop("overlay", {})
-    if overlay_service is not None:
-        overlay = {**overlay, "services": {"app": overlay_service}}
-    return render(tmp_path, compose, overlay, **options)
+    compose = app_and_db(service, "volumes:\n  data:\n")
+    return render(tmp_path, compose, with_app_overlay(options.pop("overlay", {}), overlay_service), **options)
 
 
 def keys(stack: SwarmStack) -> list[tuple[str | None, str, bool]]:
@@ -595,8 +593,10 @@ def test_a_compose_network_named_like_the_edge(tmp_path: Path) -> None:
             ["depends_on.condition"],
             id="depends-on-completed",
         ),
-        pytest.param("image: a:1\ndepends_on: [db]", None, [], id="depends-on-plain"),
-        pytest.param("image: a:1\ndepends_on: {db: {condition: service_started}}", None, [], id="depends-on-started"),
+        pytest.param("image: a:1\ndepends_on: [db]", None, ["depends_on"], id="depends-on-plain"),
+        pytest.param(
+            "image: a:1\ndepends_on: {db: {condition: service_started}}", None, ["depends_on"], id="depends-on-started"
+        ),
         pytest.param("image: a:1\nvolumes: [/srv/data:/data]", None, ["volumes.bind"], id="bind-absolute"),
         pytest.param("image: a:1\nvolumes: [./src:/app]", None, ["volumes.bind_relative"], id="bind-relative"),
         pytest.param(
@@ -645,7 +645,6 @@ def test_a_compose_network_named_like_the_edge(tmp_path: Path) -> None:
             ["deploy.resources.reservations.devices"],
             id="gpu-reservation",
         ),
-        pytest.param("image: a:1\ndeploy: {rollback: {}}", None, ["deploy.rollback"], id="unknown-deploy-key"),
         pytest.param(
             "image: a:1\nrestart: always\nexpose: [80]\ndevelop: {watch: []}\nx-note: n",
             None,
@@ -725,7 +724,7 @@ def test_top_level_report(tmp_path: Path) -> None:
           front: {driver: bridge}
           back: {enable_ipv6: true, ipam: {config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1}]}}
         volumes:
-          data: {driver: local, x-backup: daily, lables: {a: b}}
+          data: {driver: local, x-backup: daily}
         models:
           llm: {model: ai/smollm2}
         """,
@@ -735,7 +734,6 @@ def test_top_level_report(tmp_path: Path) -> None:
         (None, "networks.driver", False),
         (None, "networks.enable_ipv6", False),
         (None, "networks.ipam", False),
-        (None, "volumes.lables", False),
     ]
     assert stack.definition["networks"] == {
         "front": {"driver": "overlay"},
@@ -895,6 +893,8 @@ PROD_OVERLAY: dict[str, Any] = {
         "cache": {"placement": {"class": ["nuc", "pc"]}},
     },
     "secrets": {"db_password": SECRET},
+    # The app's plain depends_on (start order only) is reported; prod accepts it.
+    "allow": ["depends_on"],
 }
 API_ENVIRONMENT = {
     # env/api.env, GREETING interpolated with the project's TAG
@@ -912,7 +912,8 @@ API_ENVIRONMENT = {
 
 def realistic(overlay: dict[str, Any], **options: Any) -> SwarmStack:
     app = load_app(str(REALISTIC / "compose.yml"), overlay)
-    return render_swarm(app, SwarmOptions(**options))
+    with tempfile.TemporaryDirectory(prefix="stack-") as folder:
+        return checked(render_swarm(app, SwarmOptions(**options)), Path(folder))
 
 
 def deploy(replicas: int, monitor: str, order: str = "start-first", **extra: Any) -> dict[str, Any]:
@@ -929,7 +930,12 @@ def deploy(replicas: int, monitor: str, order: str = "start-first", **extra: Any
 
 def test_realistic_app_in_prod() -> None:
     stack = realistic(PROD_OVERLAY, stack_name="shop-prod", edge_certresolver="letsencrypt")
-    assert stack.report == []
+    assert [(item.service, item.key) for item in stack.report] == [
+        ("web", "depends_on"),
+        ("api", "depends_on"),
+        ("worker", "depends_on"),
+    ]
+    assert stack.blocking == []
     services = stack.definition["services"]
     assert list(services) == ["web", "api", "worker", "db", "cache"]
     assert stack.images == {
@@ -1037,7 +1043,7 @@ DEV_OVERLAY: dict[str, Any] = {
     "environment": "dev",
     "profiles": ["debug"],
     "services": {"web": {"domain": "shop.dev.example"}},
-    "allow": ["build", "depends_on.condition", ORDER_KEY],
+    "allow": ["build", "depends_on", "depends_on.condition", ORDER_KEY],
 }
 
 
@@ -1045,6 +1051,9 @@ def test_realistic_app_in_the_lab_with_debugging() -> None:
     stack = realistic(DEV_OVERLAY, stack_name="shop-dev", endpoint_mode="dnsrr")
     assert keys(stack) == [
         ("web", "build", True),
+        ("web", "depends_on", True),
+        ("api", "depends_on", True),
+        ("worker", "depends_on", True),
         ("adminer", "depends_on.condition", True),
         ("adminer", ORDER_KEY, True),
     ]
@@ -1066,6 +1075,9 @@ def test_realistic_app_without_allow_stops() -> None:
     stack = realistic({**DEV_OVERLAY, "allow": []}, stack_name="shop-dev", endpoint_mode="dnsrr")
     assert [(item.service, item.key) for item in stack.blocking] == [
         ("web", "build"),
+        ("web", "depends_on"),
+        ("api", "depends_on"),
+        ("worker", "depends_on"),
         ("adminer", "depends_on.condition"),
         ("adminer", ORDER_KEY),
     ]
