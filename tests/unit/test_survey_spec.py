@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """AWX's surveys ask exactly what the job playbooks take.
 
-playbooks/awx/templates.yml says which playbook and which drover.platform.job
-entry point each job template runs, playbooks/awx/surveys.yml what each
+playbooks/awx_config/templates.yml says which playbook and which drover.platform.job
+entry point each job template runs, playbooks/awx_config/surveys.yml what each
 survey asks, roles/job/meta/argument_specs.yml what each entry point takes.
 survey_problems() reads the three together: every survey variable is an
 option of the entry point, every required option is asked or fixed by the
@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-AWX_VARS = ROOT / "playbooks" / "awx"
+AWX_VARS = ROOT / "playbooks" / "awx_config"
 JOB_SPECS = ROOT / "roles" / "job" / "meta" / "argument_specs.yml"
 
 # The argument-spec types an answer of each AWX survey type fits.
@@ -118,7 +118,7 @@ def survey_problems(
         if "survey" in template:
             survey = surveys.get(template["survey"])
             if survey is None:
-                problems.append(f"{where}: survey {template['survey']!r} is not in playbooks/awx/surveys.yml")
+                problems.append(f"{where}: survey {template['survey']!r} is not in playbooks/awx_config/surveys.yml")
                 continue
             for question in survey.get("spec") or []:
                 variable = question["variable"]
