@@ -45,6 +45,7 @@ def _playbook_names() -> list[str]:
 
 
 PLAYBOOKS = _playbook_names()
+FLEET = {"swarm_managers": "m1", "swarm_workers": "w1"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     config.write_text("[defaults]\n")
     # The groups the playbooks' host patterns name, as a fleet inventory has them.
     (work / "hosts.yml").write_text(
-        yaml.safe_dump({"all": {"children": {"swarm_managers": {"hosts": {"m1": {}}}, "swarm_workers": {"hosts": {"w1": {}}}}}})
+        yaml.safe_dump({"all": {"children": {group: {"hosts": {host: {}}} for group, host in FLEET.items()}}})
     )
     env = {
         key: value
