@@ -73,12 +73,19 @@ WHO = """---
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="su to nobody without a password needs root")
 
 
+def _command(argv: list[str]) -> tuple[int, str, str]:
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "PATH": path}
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
 def _run(playbook: Path | str, inventory: Path, *args: str, extra: dict[str, object] | None = None) -> tuple[int, str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     variables = json.dumps({**BECOME_NOBODY, **(extra or {})})
-    command = [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), "-e", variables, *args]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    return done.returncode, done.stdout + done.stderr
+    returncode, stdout, stderr = _command(
+        [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), "-e", variables, *args]
+    )
+    return returncode, stdout + stderr
 
 
 @pytest.mark.parametrize("name", INVENTORIES)
@@ -170,3 +177,30 @@ def test_job_input_without_a_job_says_which_to_name(tmp_path: Path) -> None:
     assert returncode != 0, output
     assert "-e drover_job=deploy" in output, output
     assert "Traceback" not in output, output
+
+
+def test_an_awx_job_runs_its_controller_tasks_as_its_user() -> None:
+    """tools/awx-job imports the inventory as AWX's sync does: hosts and groups, no host_vars/localhost.yml.
+
+    smoke.yml runs a module on the controller (the request through the edge).
+    As nobody it could not even start (this project's Python is not theirs to
+    run); as the job's user it runs and fails only because no edge answers,
+    or passes if one does.
+    """
+    answers = [f"--text={key}={value}" for key, value in {**BECOME_NOBODY, "env": "dev"}.items()]
+    returncode, stdout, stderr = _command(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "awx-job"),
+            "playbooks/smoke.yml",
+            "--inventory",
+            "inventories/lab",
+            *answers,
+        ]
+    )
+    output = stdout + stderr
+
+    assert "TASK [Ask for / through the edge]" in output, output
+    assert "Module result deserialization failed" not in output, output
+    assert "Permission denied" not in output, output
+    assert json.loads(stdout.splitlines()[-1])["hosts"].keys() == {"localhost"}, output
