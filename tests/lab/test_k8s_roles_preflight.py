@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, drover.platform developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The preflights of playbooks/runtime-k8s.yml, run for real on this machine.
+"""The preflights of playbooks/runtime_k8s.yml, run for real on this machine.
 
 The real playbook runs with ansible-playbook, in check mode, over a local
 connection to this machine (see conftest.py), a Debian host without snapd
@@ -37,7 +37,7 @@ import pytest
 
 from ansible_collections.drover.platform.plugins.modules import host_profile
 
-PLAYBOOK = "playbooks/runtime-k8s.yml"
+PLAYBOOK = "playbooks/runtime_k8s.yml"
 MICROK8S_CHECK_PLAY = "PLAY [Check every microk8s node before changing any]"
 MICROK8S_INSTALL_PLAY = "PLAY [Install microk8s and form the cluster]"
 MINIKUBE_CHECK_PLAY = "PLAY [Check the minikube hosts before changing any]"

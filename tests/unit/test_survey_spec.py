@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """AWX's surveys ask exactly what the job playbooks take.
 
-playbooks/awx/templates.yml says which playbook and which drover.platform.job
-entry point each job template runs, playbooks/awx/surveys.yml what each
+playbooks/awx_config/templates.yml says which playbook and which drover.platform.job
+entry point each job template runs, playbooks/awx_config/surveys.yml what each
 survey asks, roles/job/meta/argument_specs.yml what each entry point takes.
 survey_problems() reads the three together: every survey variable is an
 option of the entry point, every required option is asked or fixed by the
@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-AWX_VARS = ROOT / "playbooks" / "awx"
+AWX_VARS = ROOT / "playbooks" / "awx_config"
 JOB_SPECS = ROOT / "roles" / "job" / "meta" / "argument_specs.yml"
 
 # The argument-spec types an answer of each AWX survey type fits.
@@ -118,7 +118,7 @@ def survey_problems(
         if "survey" in template:
             survey = surveys.get(template["survey"])
             if survey is None:
-                problems.append(f"{where}: survey {template['survey']!r} is not in playbooks/awx/surveys.yml")
+                problems.append(f"{where}: survey {template['survey']!r} is not in playbooks/awx_config/surveys.yml")
                 continue
             for question in survey.get("spec") or []:
                 variable = question["variable"]
@@ -347,14 +347,31 @@ def test_a_workflow_node_naming_no_template_is_caught(awx: dict[str, Any]) -> No
     ]
 
 
+JOB_INPUT = ROOT / "playbooks" / "job_input.yml"
+
+
 def _job_play_entry(playbook: Path) -> str | None:
-    """The entry point the playbook's first play checks its input with, if it does."""
+    """The entry point the playbook's first play checks its input with, if it does.
+
+    The first play imports playbooks/job_input.yml, naming the entry point in
+    drover_job; job_input.yml includes drover.platform.job with that entry point.
+    """
     first = (_load(playbook) or [{}])[0]
-    for task in first.get("tasks") or []:
-        include = task.get("ansible.builtin.include_role") or task.get("ansible.builtin.import_role") or {}
-        if include.get("name") == "drover.platform.job":
-            return include.get("tasks_from")
-    return None
+    imported = first.get("ansible.builtin.import_playbook")
+    if imported is None or (playbook.parent / imported).resolve() != JOB_INPUT:
+        return None
+    return (first.get("vars") or {}).get("drover_job")
+
+
+def test_job_input_checks_the_entry_point_it_is_given() -> None:
+    [play] = _load(JOB_INPUT)
+    [task] = play["tasks"]
+    include = task["ansible.builtin.include_role"]
+    assert play["hosts"] == "localhost"
+    assert include["name"] == "drover.platform.job"
+    assert include["tasks_from"].startswith("{{ drover_job | mandatory(")
+    # No --tags choice skips the check.
+    assert task["tags"] == ["always"] and include["apply"]["tags"] == ["always"]
 
 
 @pytest.mark.parametrize(
@@ -366,5 +383,5 @@ def test_each_job_playbook_checks_its_input_with_its_entry_point(playbook: str, 
     if not path.exists():
         pytest.skip(f"{playbook} is not written yet")
     assert _job_play_entry(path) == entry, (
-        f"{playbook} must begin with a play on localhost that includes drover.platform.job with tasks_from: {entry}"
+        f"{playbook} must begin by importing playbooks/job_input.yml with drover_job: {entry}"
     )

@@ -1,0 +1,65 @@
+# Copyright: (c) 2026, drover.platform developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shape of the job playbooks, read from the files.
+
+deploy, promote, rollback and apps are each the shared input check, the
+shared connect, and one play of the stack role on the hosts connect.yml
+names as deployers; no playbook spells out the controller's settings, which
+the inventories hold once (see test_controller_settings.py).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "playbooks"
+CONTROLLER_SETTING = re.compile(
+    r"^\s*(connection: local|ansible_connection: local|ansible_python_interpreter:|ansible_become: false)", re.M
+)
+
+
+def _plays(name: str) -> list[dict[str, Any]]:
+    return yaml.safe_load((PLAYBOOKS / name).read_text())
+
+
+@pytest.mark.parametrize(
+    ("name", "job"),
+    [("deploy.yml", "deploy"), ("promote.yml", "promote"), ("rollback.yml", "rollback"), ("apps.yml", "apps")],
+)
+def test_a_deploy_job_is_one_check_and_one_deploy_play(name: str, job: str) -> None:
+    plays = _plays(name)
+
+    assert plays[0]["ansible.builtin.import_playbook"] == "job_input.yml"
+    assert plays[0]["vars"] == {"drover_job": job}
+    assert plays[1]["ansible.builtin.import_playbook"] == "connect.yml"
+    on_fleet = [play for play in plays[2:] if play.get("hosts") != "localhost"]
+    assert [play["hosts"] for play in on_fleet] == ["drover_deployers"], on_fleet
+    [deploy] = on_fleet
+    [task] = deploy["tasks"]
+    include = task["ansible.builtin.include_role"]
+    assert include["name"] == "drover.platform.stack"
+    # The role takes its target from the host's drover_runtime.
+    assert "stack_target" not in (task.get("vars") or {})
+    assert deploy["gather_facts"] is False
+
+
+def test_connect_names_the_deployers() -> None:
+    [play] = _plays("connect.yml")
+    keys = [task["ansible.builtin.group_by"]["key"] for task in play["tasks"] if "ansible.builtin.group_by" in task]
+    assert keys == ["runtime_{{ drover_runtime | default('docker') }}", "kubernetes_deployer", "drover_deployers"]
+
+
+@pytest.mark.parametrize("path", sorted([ROOT / "site.yml", *PLAYBOOKS.rglob("*.yml")]), ids=lambda p: p.name)
+def test_no_playbook_spells_out_the_controller_settings(path: Path) -> None:
+    text = path.read_text()
+    # backup.yml's fetch from the registry host turns the fleet's become off for one task.
+    found = [m.group(1) for m in CONTROLLER_SETTING.finditer(text)]
+    if path.name == "backup.yml":
+        found.remove("ansible_become: false")
+    assert found == [], f"{path.relative_to(ROOT)}: {found}; they belong in inventories/*/host_vars/localhost.yml"
