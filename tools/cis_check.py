@@ -192,22 +192,25 @@ def audit_results(state: HostState) -> list[Result]:
             unit = wheres[0].partition(":")[2]
             candidates = [f"/lib/systemd/system/{unit}", f"/usr/lib/systemd/system/{unit}"]
         present = [path for path in candidates if path in state.files]
-        if not present:
-            results.append(Result(item, "INFO", f"audit {what}: not on this host"))
-            continue
 
-        def watched(watches: set[str], present: list[str] = present) -> bool:
-            return any(_same(state, path, watch) for path in present for watch in watches)
+        def watched(watches: set[str], paths: list[str]) -> bool:
+            return any(_same(state, path, watch) for path in paths for watch in watches)
 
-        in_files = watched(state.audit_file_watches)
-        loaded = None if state.audit_loaded_watches is None else watched(state.audit_loaded_watches)
-        if in_files and loaded is not False:
+        # A watch on a file the host does not have yet (the engine comes after
+        # the hardening role) still counts: it is the configured state.
+        paths = present or candidates
+        in_files = watched(state.audit_file_watches, paths)
+        loaded = None if state.audit_loaded_watches is None else watched(state.audit_loaded_watches, paths)
+        name = present[0] if present else f"{paths[0]} (not on this host yet)"
+        if not present and not in_files:
+            results.append(Result(item, "INFO", f"audit {what}: not on this host, no watch"))
+        elif in_files and loaded is not False:
             where = "loaded" if loaded else "in the rules files (auditd not running)"
-            results.append(Result(item, "PASS", f"audit {what}: {present[0]} watched, {where}"))
+            results.append(Result(item, "PASS", f"audit {what}: {name} watched, {where}"))
         elif in_files:
-            results.append(Result(item, "WARN", f"audit {what}: {present[0]} in the rules files but not loaded"))
+            results.append(Result(item, "WARN", f"audit {what}: {name} in the rules files but not loaded"))
         else:
-            results.append(Result(item, "WARN", f"audit {what}: no watch on {present[0]}"))
+            results.append(Result(item, "WARN", f"audit {what}: no watch on {name}"))
     return results
 
 

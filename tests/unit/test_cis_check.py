@@ -62,7 +62,8 @@ def host(**changes: Any) -> Any:
         files=dict(ENGINE_FILES),
         globbed={"/etc/docker/certs.d/*/*": ["/etc/docker/certs.d/198.18.4.11:5000/ca.crt"]},
         data_root_mounted=True,
-        audit_file_watches={p for _, _, ws in cis.AUDIT_ITEMS for p in ws if p.startswith("/")}
+        # What the hardening role writes: no /etc/sysconfig on Debian.
+        audit_file_watches={p for _, _, ws in cis.AUDIT_ITEMS for p in ws if p.startswith("/") and "sysconfig" not in p}
         | {"/lib/systemd/system/docker.service", "/lib/systemd/system/docker.socket"},
         audit_loaded_watches=None,
         audit_status="Error sending status request (Connection refused)",
@@ -161,6 +162,15 @@ def test_items(changes: dict[str, Any], item: str, status: str) -> None:
 def test_a_watch_through_a_link_counts() -> None:
     state = host(audit_file_watches={"/usr/sbin/runc"}, realpaths={"/usr/bin/runc": "/usr/sbin/runc"})
     assert by_item(cis.evaluate(state))["1.1.18"].status == "PASS"
+
+
+def test_a_watch_on_a_file_not_installed_yet_counts_and_none_is_info() -> None:
+    files = {p: f for p, f in ENGINE_FILES.items() if "containerd" not in p}
+    results = by_item(cis.evaluate(host(files=files)))
+    assert results["1.1.14"].status == "PASS" and "not on this host yet" in results["1.1.14"].text
+    results = by_item(cis.evaluate(host(files=files, audit_file_watches=set())))
+    assert results["1.1.14"].status == "INFO"
+    assert results["1.1.3"].status == "WARN"
 
 
 def test_items_can_be_selected() -> None:
