@@ -101,6 +101,9 @@ class HostState:
     audit_loaded_watches: set[str] | None = None  # -w paths in auditctl -l; None when auditd is not reachable
     audit_status: str = ""  # why auditctl could not be asked, when it could not
     realpaths: dict[str, str] = field(default_factory=dict)
+    # The engine writes route_localnet when the userland proxy is off; a
+    # container's /proc/sys is read-only, and the engine cannot start so.
+    proc_sys_writable: bool = True
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,12 @@ def daemon_results(state: HostState) -> list[Result]:
         f"inter-container traffic on bridges: {'on in ' + ', '.join(icc_on) if icc_on else 'off'}",
     )
     add("2.3", option(state, "log-level") in (None, "info"), f"log level: {option(state, 'log-level') or 'info'}")
-    add("2.4", option(state, "iptables") is not False, f"iptables managed by the engine: {option(state, 'iptables')}")
+    iptables = option(state, "iptables")
+    add(
+        "2.4",
+        iptables is not False,
+        f"iptables managed by the engine: {'default (yes)' if iptables is None else iptables}",
+    )
     insecure = _as_list(option(state, "insecure-registries"))
     add("2.5", not insecure, f"insecure registries: {insecure or 'none'}")
     add("2.6", info.get("Driver") != "aufs", f"storage driver: {info.get('Driver')}")
@@ -278,11 +286,14 @@ def daemon_results(state: HostState) -> list[Result]:
     add("2.12", bool(authz), f"authorization plugins: {authz or 'none'}", argued=True)
     driver = info.get("LoggingDriver")
     add("2.13", driver not in (None, "json-file", "local", "none"), f"central logging: log driver {driver}", True)
-    add("2.14", option(state, "no-new-privileges") is True, f"no new privileges: {option(state, 'no-new-privileges')}")
+    nnp = option(state, "no-new-privileges")
+    add("2.14", nnp is True, f"no new privileges: {'default (off)' if nnp is None else nnp}")
     swarm = (info.get("Swarm") or {}).get("LocalNodeState") == "active"
     live = bool(info.get("LiveRestoreEnabled"))
     add("2.15", live, f"live restore: {live}" + (" (a Swarm node: the engine forbids it)" if swarm else ""), swarm)
-    add("2.16", option(state, "userland-proxy") is False, f"userland proxy: {option(state, 'userland-proxy')}")
+    proxy = option(state, "userland-proxy")
+    kept = "" if state.proc_sys_writable else " (/proc/sys is read-only here: the engine needs the proxy)"
+    add("2.16", proxy is False, f"userland proxy: {'default (on)' if proxy is None else proxy}{kept}", bool(kept))
     add("2.18", not info.get("ExperimentalBuild"), f"experimental features: {bool(info.get('ExperimentalBuild'))}")
 
     results = [Result("2.1", "INFO", "rootless engine: manual (not offered: Swarm needs a root engine)")]
@@ -457,6 +468,7 @@ def gather() -> HostState:
             state.files[path] = found
         state.realpaths[path] = os.path.realpath(path)
 
+    state.proc_sys_writable = os.access("/proc/sys/net/ipv4/conf/all/route_localnet", os.W_OK)
     data_root = (state.info or {}).get("DockerRootDir", "/var/lib/docker")
     try:
         with open("/proc/self/mountinfo") as handle:

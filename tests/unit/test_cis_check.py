@@ -159,6 +159,14 @@ def test_items(changes: dict[str, Any], item: str, status: str) -> None:
         assert cis.summary(cis.evaluate(host(**changes), ["deploy"]))[1] == 1
 
 
+def test_the_userland_proxy_kept_where_proc_sys_is_read_only_is_argued() -> None:
+    kept = host(daemon_json={**HARDENED_JSON, "userland-proxy": True}, proc_sys_writable=False)
+    result = by_item(cis.evaluate(kept))["2.16"]
+    assert result.status == "WARN" and result.argued and "read-only" in result.text
+    result = by_item(cis.evaluate(host(daemon_json={**HARDENED_JSON, "userland-proxy": True})))["2.16"]
+    assert result.status == "WARN" and not result.argued
+
+
 def test_a_watch_through_a_link_counts() -> None:
     state = host(audit_file_watches={"/usr/sbin/runc"}, realpaths={"/usr/bin/runc": "/usr/sbin/runc"})
     assert by_item(cis.evaluate(state))["1.1.18"].status == "PASS"
