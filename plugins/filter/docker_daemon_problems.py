@@ -17,6 +17,13 @@ options:
     description: The daemon.json content, as a mapping.
     type: dict
     required: true
+  swarm:
+    description:
+      - Whether the host is, or is to be, a Swarm node. The engine refuses
+        to start or join a swarm with C(live-restore) on, so it is a problem
+        only then.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -41,6 +48,7 @@ from ansible.errors import AnsibleFilterError
 
 # The types the engine expects for the options people set most.
 _EXPECTED: dict[str, tuple[type, ...]] = {
+    "authorization-plugins": (list,),
     "bip": (str,),
     "data-root": (str,),
     "debug": (bool,),
@@ -50,6 +58,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "experimental": (bool,),
     "features": (dict,),
     "insecure-registries": (list,),
+    "icc": (bool,),
     "iptables": (bool,),
     "ip6tables": (bool,),
     "ipv6": (bool,),
@@ -62,9 +71,11 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "max-concurrent-uploads": (int,),
     "metrics-addr": (str,),
     "mtu": (int,),
+    "no-new-privileges": (bool,),
     "registry-mirrors": (list,),
     "storage-driver": (str,),
     "userland-proxy": (bool,),
+    "userns-remap": (str,),
 }
 _NAMES = {bool: "a boolean", int: "a number", str: "a string", list: "a list", dict: "a mapping"}
 
@@ -73,7 +84,7 @@ def _kind(expected: tuple[type, ...]) -> str:
     return " or ".join(_NAMES[t] for t in expected)
 
 
-def docker_daemon_problems(options: Any) -> list[str]:
+def docker_daemon_problems(options: Any, swarm: bool = True) -> list[str]:
     if not isinstance(options, dict):
         raise AnsibleFilterError(f"docker_daemon_problems expects a mapping, got {type(options).__name__}")
     problems = []
@@ -93,8 +104,11 @@ def docker_daemon_problems(options: Any) -> list[str]:
     for position, pool in enumerate(pools if isinstance(pools, list) else [], start=1):
         if not isinstance(pool, dict) or "base" not in pool or not isinstance(pool.get("size"), int):
             problems.append(f"default-address-pools entry #{position} needs a base CIDR and a numeric size: {pool!r}")
-    if options.get("live-restore") is True:
-        problems.append("daemon option 'live-restore' cannot be true on a Swarm node (the engine refuses it there)")
+    if swarm and options.get("live-restore") is True:
+        problems.append(
+            "daemon option 'live-restore' cannot be true on a Swarm node: the engine refuses to start or join a swarm"
+            " with it ('--live-restore daemon configuration is incompatible with swarm mode')"
+        )
     return problems
 
 
