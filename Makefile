@@ -14,7 +14,7 @@ export PY_COLORS ?= 0
 
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: help demo test bench venv venv-test engine lab-up lab-down unit lint sanity ee lab-checks arm64 molecule clean
+.PHONY: help demo test bench molecule-lab venv venv-test engine lab-up lab-down unit lint sanity ee lab-checks arm64 molecule clean
 
 help:
 	@echo "make demo      lab up + ansible-playbook site.yml -i inventories/lab"
@@ -75,13 +75,37 @@ arm64: venv engine
 
 # A scenario with an executable `available` runs only when it exits 0;
 # otherwise the one line it prints says why the scenario is skipped.
+# Scenarios in ON_LAB need no hosts of their own: they run on the lab
+# scenario's converged swarm (molecule-lab), and `molecule test -s NAME`
+# still runs each alone.
+ON_LAB := swarm
+
 molecule: venv-test engine
 	for scenario in $(SCENARIOS); do \
 	  if [ -x molecule/$$scenario/available ] && ! why=$$(molecule/$$scenario/available); then \
 	    echo "molecule $$scenario: skipped: $$why"; continue; \
 	  fi; \
+	  case " $(ON_LAB) " in *" $$scenario "*) \
+	    echo "molecule $$scenario: runs on the lab scenario's swarm (make molecule-lab)"; continue;; esac; \
+	  if [ "$$scenario" = lab ]; then $(MAKE) --no-print-directory molecule-lab; continue; fi; \
 	  molecule test -s $$scenario; \
 	done
+
+# The lab scenario, one converged lab for several suites: Molecule's
+# create, converge and idempotence, then the end-to-end tests (tests/e2e)
+# and the swarm scenario's swarm_stack lifecycle on that lab, then
+# Molecule's verify; destroy whatever happened.
+molecule-lab: venv-test engine
+	molecule destroy -s lab
+	molecule create -s lab
+	status=0; \
+	{ molecule converge -s lab \
+	  && molecule idempotence -s lab \
+	  && DROVER_E2E_INVENTORY=$(CURDIR)/inventories/lab pytest -q tests/e2e \
+	  && ansible-playbook -i inventories/lab molecule/swarm/stack.yml \
+	  && molecule verify -s lab; } || status=$$?; \
+	molecule destroy -s lab; \
+	exit $$status
 
 test: unit lint sanity ee lab-checks arm64 molecule
 
