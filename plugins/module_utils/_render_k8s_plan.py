@@ -18,12 +18,14 @@ from typing import Any
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
     DEFAULT_STRICT_ENVIRONMENTS,
+    NODE_ARCHES,
     App,
     ConversionReport,
     Mount,
     Service,
     parse_image,
 )
+from ansible_collections.drover.platform.plugins.module_utils._arch import ARCH_NAMES
 from ansible_collections.drover.platform.plugins.module_utils._compose_values import parse_bytes
 from ansible_collections.drover.platform.plugins.module_utils._render_frame import (
     RenderError,
@@ -68,18 +70,11 @@ _API_VERSIONS = {
     "Ingress": "networking.k8s.io/v1",
 }
 
-# Debian's architecture names (the overlay's placement.arch) as Kubernetes' kubernetes.io/arch values.
-_ARCHES = {
-    "amd64": "amd64",
-    "arm64": "arm64",
-    "armhf": "arm",
-    "i386": "386",
-    "ppc64el": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-# uname -m (Swarm's node.platform.arch) as kubernetes.io/arch.
-_UNAME_ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm", "i686": "386"}
+# The node architecture an overlay names (Debian's word) and the one a Swarm
+# node reports (uname -m), as kubernetes.io/arch: Docker's architecture,
+# from the collection's one table.
+_ARCHES = {name: ARCH_NAMES[name].docker for name in NODE_ARCHES}
+_UNAME_ARCHES = {name: arch.docker for name, arch in ARCH_NAMES.items()}
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
