@@ -109,6 +109,11 @@ def release_running(listed: Sequence[Any], stack: str = "") -> dict[str, str]:
 
 
 @_filter
+def release_architectures(listed: Mapping[str, Any]) -> list[str]:
+    return _release.node_architectures(listed)
+
+
+@_filter
 def release_ledger_summary(content: Any, stack: str) -> dict[str, Any]:
     return _release.ledger_summary(content, stack=str(stack))
 
@@ -123,4 +128,5 @@ class FilterModule:
             "release_promotion": release_promotion,
             "release_running": release_running,
             "release_ledger_summary": release_ledger_summary,
+            "release_architectures": release_architectures,
         }

@@ -283,3 +283,30 @@ def ledger_summary(content: Any, *, stack: str) -> dict[str, Any]:
     """How many releases a ledger holds and the number of the last, for a backup's manifest."""
     releases = parse_ledger(content, stack)
     return {"releases": len(releases), "last_release": releases[-1]["release"] if releases else None}
+
+
+def node_architectures(listed: Mapping[str, Any]) -> list[str]:
+    """The architectures a release must cover, as the cluster reports its nodes.
+
+    listed is what community.docker.docker_node_info returns on a manager (nodes, each with
+    Description.Platform.Architecture, in uname's words) or kubernetes.core.k8s_info for kind Node
+    (resources, each labelled kubernetes.io/arch, in Go's words); registry_digest takes either.
+    """
+    if isinstance(listed, Mapping) and "nodes" in listed:
+        nodes, where = listed["nodes"], ("Description", "Platform", "Architecture")
+    elif isinstance(listed, Mapping) and "resources" in listed:
+        nodes, where = listed["resources"], ("metadata", "labels", "kubernetes.io/arch")
+    else:
+        raise ReleaseError("expects the result of docker_node_info (nodes) or of k8s_info for kind Node (resources)")
+    found: list[str] = []
+    for index, node in enumerate(nodes or []):
+        value: Any = node
+        for key in where:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if not isinstance(value, str) or not value:
+            raise ReleaseError(f"node {index} of the cluster reports no architecture ({'.'.join(where)})")
+        if value not in found:
+            found.append(value)
+    if not found:
+        raise ReleaseError("the cluster reports no node")
+    return sorted(found)

@@ -27,6 +27,7 @@ def test_every_filter_is_registered() -> None:
         "release_promotion",
         "release_running",
         "release_ledger_summary",
+        "release_architectures",
     }
 
 

@@ -325,3 +325,46 @@ SUMMARY: dict[str, tuple[Any, dict[str, Any]]] = {
 @pytest.mark.parametrize(("content", "expected"), SUMMARY.values(), ids=SUMMARY.keys())
 def test_ledger_summary(content: Any, expected: dict[str, Any]) -> None:
     assert _release.ledger_summary(content, stack=DEV) == expected
+
+
+def swarm_node(arch: str | None) -> dict[str, Any]:
+    return {"Description": {"Platform": {"Architecture": arch, "OS": "linux"}}}
+
+
+def kube_node(arch: str | None) -> dict[str, Any]:
+    return {"metadata": {"labels": {} if arch is None else {"kubernetes.io/arch": arch}}}
+
+
+ARCHITECTURES: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "one swarm node": ({"nodes": [swarm_node("x86_64")]}, ["x86_64"]),
+    "a mixed swarm": (
+        {"nodes": [swarm_node("x86_64"), swarm_node("aarch64"), swarm_node("x86_64")]},
+        ["aarch64", "x86_64"],
+    ),
+    "a mixed cluster": (
+        {"resources": [kube_node("arm64"), kube_node("amd64"), kube_node("arm64")]},
+        ["amd64", "arm64"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("listed", "expected"), ARCHITECTURES.values(), ids=ARCHITECTURES.keys())
+def test_node_architectures(listed: dict[str, Any], expected: list[str]) -> None:
+    assert _release.node_architectures(listed) == expected
+
+
+ARCHITECTURE_ERRORS: dict[str, tuple[Any, str]] = {
+    "not a result": ([], "expects the result of docker_node_info"),
+    "no node": ({"nodes": []}, "reports no node"),
+    "a swarm node without platform": (
+        {"nodes": [swarm_node("amd64"), {"Description": {}}]},
+        "node 1 .* no architecture",
+    ),
+    "a node without the label": ({"resources": [kube_node(None)]}, r"node 0 .*metadata\.labels\.kubernetes\.io/arch"),
+}
+
+
+@pytest.mark.parametrize(("listed", "message"), ARCHITECTURE_ERRORS.values(), ids=ARCHITECTURE_ERRORS.keys())
+def test_node_architectures_refuses(listed: Any, message: str) -> None:
+    with pytest.raises(ReleaseError, match=message):
+        _release.node_architectures(listed)
