@@ -74,28 +74,42 @@ def run(argv: Sequence[str], timeout: float = PLAYBOOK_TIMEOUT, **settings: str)
     return Run(list(argv), done.returncode, done.stdout, done.stderr, round(time.monotonic() - began, 1))
 
 
-def started(argv: Sequence[str]) -> subprocess.Popen[str]:
-    """A command left running, its output kept for finished()."""
-    return subprocess.Popen(list(argv), cwd=ROOT, env=command_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+class Background:
+    """A command left running, its output going to files (a pipe nobody reads would stall it)."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.argv = list(argv)
+        self.began = time.monotonic()
+        self._stdout = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=command_env(), stdout=self._stdout,
+                                        stderr=self._stderr, text=True)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def finish(self, timeout: float = PLAYBOOK_TIMEOUT) -> Run:
+        """Wait for the command to end: what it left."""
+        self.process.wait(timeout=timeout)
+        seconds = round(time.monotonic() - self.began, 1)
+        output = []
+        for file in (self._stdout, self._stderr):
+            file.seek(0)
+            output.append(file.read())
+            file.close()
+        return Run(self.argv, self.process.returncode, output[0], output[1], seconds)
 
 
 @contextmanager
-def running(argv: Sequence[str]) -> Iterator[subprocess.Popen[str]]:
-    """started(argv), killed when the block ends before it did (a failed check leaves no deploy running)."""
-    process = started(argv)
+def background(argv: Sequence[str]) -> Iterator[Background]:
+    """A Background command, killed if the block ends before it did (a failed check leaves no deploy running)."""
+    command = Background(argv)
     try:
-        yield process
+        yield command
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
-
-def finished(process: subprocess.Popen[str], began: float, timeout: float = PLAYBOOK_TIMEOUT) -> Run:
-    stdout, stderr = process.communicate(timeout=timeout)
-    return Run([str(arg) for arg in process.args], process.returncode, stdout, stderr,  # type: ignore[union-attr]
-               round(time.monotonic() - began, 1))
+        if command.running():
+            command.process.kill()
+            command.process.wait()
 
 
 def playbook_argv(inventory: Path, playbook: str, *args: str) -> list[str]:
@@ -220,14 +234,13 @@ class Lab:
         counts: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="drover-e2e-load-") as folder:
             stop = Path(folder) / "stop"
-            loop = started(self.load_argv(environment, "--stop", str(stop), "--min", str(minimum),
-                                          "--max-seconds", "1800"))
-            began = time.monotonic()
-            try:
-                yield counts
-            finally:
-                stop.touch()
-                done = finished(loop, began, timeout=1900)
+            with background(self.load_argv(environment, "--stop", str(stop), "--min", str(minimum),
+                                           "--max-seconds", "1800")) as loop:
+                try:
+                    yield counts
+                finally:
+                    stop.touch()
+                    done = loop.finish(timeout=1900)
                 if done.rc != 0:
                     raise LabError(f"the load loop failed: {done}")
                 counts.update(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -38,7 +38,7 @@ from .constants import (
     ROOT,
     VENV_STAMP,
 )
-from .lab import Lab, Run, extra_vars, finished, run, running
+from .lab import Lab, Run, background, extra_vars, run
 
 RELEASE = "2.0.0"
 AWX_RELEASE = "2.1.0"
@@ -148,18 +148,18 @@ def test_deploy_lock_serialises_deploys(lab: Lab) -> None:
     version = extra_vars(env="dev", version=before[-1]["version"])
     change = {"stack_overlay_override": {"services": {"web": {"environment": {"DEMO_CONCURRENT": "first"}}}}}
 
-    began = time.monotonic()
     with ExitStack() as cleanup:
-        first = cleanup.enter_context(running(lab.playbook_argv(DEPLOY_PLAYBOOK, *version, *extra_vars(**change))))
+        first = cleanup.enter_context(background(lab.playbook_argv(DEPLOY_PLAYBOOK, *version,
+                                                                   *extra_vars(**change))))
         while not lab.lock_held("dev"):
-            assert first.poll() is None, f"the first deploy ended before taking the lock:\n{finished(first, began)}"
-            assert time.monotonic() - began < 600, "the first deploy did not take the lock within 10 minutes"
+            assert first.running(), f"the first deploy ended before taking the lock:\n{first.finish()}"
+            assert time.monotonic() - first.began < 600, "the first deploy did not take the lock within 10 minutes"
             time.sleep(1)
         # The second puts dev back as it was; the third will not wait.
-        second = cleanup.enter_context(running(lab.playbook_argv(DEPLOY_PLAYBOOK, *version)))
-        refused = cleanup.enter_context(running(lab.playbook_argv(DEPLOY_PLAYBOOK, *version,
-                                                                  *extra_vars(stack_lock_wait=0))))
-        first_run, second_run, refused_run = (finished(process, began) for process in (first, second, refused))
+        second = cleanup.enter_context(background(lab.playbook_argv(DEPLOY_PLAYBOOK, *version)))
+        refused = cleanup.enter_context(background(lab.playbook_argv(DEPLOY_PLAYBOOK, *version,
+                                                                     *extra_vars(stack_lock_wait=0))))
+        first_run, second_run, refused_run = (command.finish() for command in (first, second, refused))
     after = lab.ledger("dev")
 
     assert first_run.rc == 0, first_run
