@@ -10,7 +10,8 @@ otherwise                  bring a lab up with the lab role on network DROVER_E2
                            198.18.3.0/24), converge it with site.yml, and tear it down at the
                            end unless DROVER_E2E_KEEP=1. Its hosts are the lab role's default
                            ones, at the same places in the subnet; its inventory is written
-                           to .lab/<network>/inventory, next to the lab inventory's group_vars.
+                           to .lab/<network>/inventory, next to the lab inventory's group_vars
+                           and a host_vars/localhost.yml naming the network.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def bring_up(network: str, subnet: str) -> tuple[Path, Path]:
     group_vars = inventory / "group_vars"
     if not group_vars.exists():
         group_vars.symlink_to(ROOT / LAB_GROUP_VARS)
+    # site.yml loads the lab's registry, edge and build images into the lab's containers, which the
+    # lab role names after the network: the inventory the role writes does not say which one.
+    (inventory / "host_vars").mkdir(exist_ok=True)
+    (inventory / "host_vars" / "localhost.yml").write_text(f"---\nlab_network_name: {network}\n")
     settings = folder / "lab-vars.json"
     settings.write_text(json.dumps({**lab_vars(network, subnet), "lab_inventory_file": str(inventory / "hosts.yml")}))
     for step in (lab_playbook(settings, "up"), playbook_argv(inventory, SITE_PLAYBOOK)):
