@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: (c) 2026, drover.platform developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check a Docker host against sections 1-3 of the CIS Docker Benchmark (v1.6.0).
@@ -173,7 +173,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def _resolve(state: HostState, where: str) -> list[str]:
     """The paths a location stands for on this host."""
-    kind, _, rest = where.partition(":")
+    kind, rest = where.split(":", 1) if ":" in where else (where, "")
     if kind == "unit":
         return [state.units[rest]] if rest in state.units else []
     if kind == "glob":
@@ -298,7 +298,9 @@ def daemon_results(state: HostState) -> list[Result]:
 
     results = [Result("2.1", "INFO", "rootless engine: manual (not offered: Swarm needs a root engine)")]
     if state.info is None:
-        return results + [Result(item, "WARN", f"{text} (the engine does not answer)") for item, _, text, _ in checks]
+        return results + [
+            Result(item, "WARN", f"{text} (the engine does not answer)") for item, _met, text, _argued in checks
+        ]
     for item, met, text, argued in checks:
         results.append(Result(item, "PASS" if met else "WARN", text, argued=argued and not met))
     results.append(Result("2.8", "INFO", "default ulimits: manual"))
@@ -362,7 +364,9 @@ def summary(results: list[Result]) -> tuple[str, int]:
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=30, env={**os.environ, "LC_ALL": "C"})
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=30, env={**os.environ, "LC_ALL": "C"}, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -452,14 +456,14 @@ def gather() -> HostState:
     else:
         state.audit_status = "no auditctl" if status is None else (status.stderr or status.stdout).strip()
 
-    paths = {p for _, _, wheres in AUDIT_ITEMS for p in wheres if not p.startswith("unit:")}
+    paths = {p for audit_item in AUDIT_ITEMS for p in audit_item[2] if not p.startswith("unit:")}
     paths |= {
         p
         for unit in ("docker.service", "docker.socket", "containerd.socket")
         for p in (f"/lib/systemd/system/{unit}", f"/usr/lib/systemd/system/{unit}")
     }
     paths |= set(state.units.values()) | set(state.globbed["/etc/docker/certs.d/*/*"])
-    paths |= {where for *_, where, _, _ in FILE_ITEMS if where.startswith("/")}
+    paths |= {file_item[-3] for file_item in FILE_ITEMS if file_item[-3].startswith("/")}
     paths |= {str(v) for key in ("tlscacert", "tlscert", "tlskey") for v in _as_list(option(state, key))}
     paths |= state.audit_file_watches | (state.audit_loaded_watches or set())
     for path in paths:

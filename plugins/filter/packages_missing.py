@@ -73,7 +73,7 @@ def packages_missing(wanted: Any, packages: Any) -> list[str]:
         )
     missing = []
     for entry in wanted:
-        name, _, version = entry.partition("=")
+        name, version = entry.split("=", 1) if "=" in entry else (entry, "")
         if not _installed(packages.get(name), version or None):
             missing.append(entry)
     return missing

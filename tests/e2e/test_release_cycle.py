@@ -122,8 +122,11 @@ def test_rollback_restores_the_whole_stack(lab: Lab) -> None:
     rolled_back = lab.playbook(ROLLBACK_PLAYBOOK, *extra_vars(env="prod"))
     assert rolled_back.rc == 0, rolled_back
     running = lab.running_images("prod")
-    assert same_images(running, target["images"]), {"target": target["release"], "expected": target["images"],
-                                                     "running": running}
+    assert same_images(running, target["images"]), {
+        "target": target["release"],
+        "expected": target["images"],
+        "running": running,
+    }
     assert lab.ask("prod")["version"] == target["version"]
     after = lab.ledger("prod")
     assert after[:-1] == releases and after[-1]["images"] == target["images"], after[-1]

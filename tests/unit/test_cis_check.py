@@ -63,7 +63,9 @@ def host(**changes: Any) -> Any:
         globbed={"/etc/docker/certs.d/*/*": ["/etc/docker/certs.d/198.18.4.11:5000/ca.crt"]},
         data_root_mounted=True,
         # What the hardening role writes: no /etc/sysconfig on Debian.
-        audit_file_watches={p for _, _, ws in cis.AUDIT_ITEMS for p in ws if p.startswith("/") and "sysconfig" not in p}
+        audit_file_watches={
+            p for item in cis.AUDIT_ITEMS for p in item[2] if p.startswith("/") and "sysconfig" not in p
+        }
         | {"/lib/systemd/system/docker.service", "/lib/systemd/system/docker.socket"},
         audit_loaded_watches=None,
         audit_status="Error sending status request (Connection refused)",

@@ -13,7 +13,7 @@ import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import jsonschema
 import pytest
@@ -24,7 +24,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
 from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app
 
 ComposeApp = Callable[..., App]
-StackConfig = Callable[[dict[str, Any]], str | None]
+StackConfig = Callable[[dict[str, Any]], Optional[str]]  # noqa: UP045 - pylint in ansible-test reads the alias at run time
 
 
 def write_app(folder: Path, compose: str, files: dict[str, str | bytes] | None = None) -> Path:
