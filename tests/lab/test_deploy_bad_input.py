@@ -26,7 +26,10 @@ WEB = {"ports": [], "port": 8000}
 ALLOW = ["depends_on.condition"]
 
 
-def _inventory(tmp_path: Path, environments: dict[str, Any]) -> Path:
+DEMO_COMPOSE = Path(__file__).resolve().parents[2] / "apps" / "demo" / "compose.yml"
+
+
+def _inventory(tmp_path: Path, environments: dict[str, Any], app: dict[str, str] | None = None) -> Path:
     inventory = tmp_path / "hosts.json"
     inventory.write_text(
         json.dumps(
@@ -37,6 +40,7 @@ def _inventory(tmp_path: Path, environments: dict[str, Any]) -> Path:
                         # Nothing listens on port 9 (discard) here: the registry is unreachable.
                         "drover_registry": "127.0.0.1:9",
                         "stack_registry_ca_path": "",
+                        **({"stack_app_name": "demo", "stack_compose_file": str(DEMO_COMPOSE)} if app is None else app),
                         "stack_environments": environments,
                     },
                     "children": {"swarm_managers": {"hosts": {"m1": {}}}, "swarm_workers": {"hosts": {}}},
@@ -77,6 +81,12 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str], str]] = {
         ["web: depends_on.condition", "allow it with allow: [depends_on.condition]"],
         "",
     ),
+    "a typo in an environment's settings": (
+        {"dev": {**_env({**WEB, "domain": "demo-dev.example.test"}), "biuld": True, "timout": 60}},
+        [],
+        ["stack_environments.dev.biuld is not a setting", "did you mean build?", "stack_environments.dev.timout"],
+        "",
+    ),
     "registry unreachable": (
         SOUND,
         ["-e", "env=dev", "-e", "version=1.0.0"],
@@ -106,4 +116,18 @@ def test_bad_deploy_input_stops_before_any_deploy(
     assert BUILD_TASK not in output, output
     if not reached:
         assert PIN_TASK not in output, output
+    assert recap(output)["m1"]["changed"] == 0, output
+
+
+def test_an_inventory_that_names_no_app_is_refused_naming_the_keys(
+    tmp_path: Path,
+    run_playbook: Callable[..., tuple[int, str]],
+    recap: Callable[[str], dict[str, dict[str, int]]],
+) -> None:
+    returncode, output = run_playbook(PLAYBOOK, _inventory(tmp_path, SOUND, app={}), "-e", "env=dev")
+
+    assert returncode != 0, output
+    assert "stack_compose_file is not set" in output, output
+    assert "stack_app_name is not set" in output, output
+    assert BUILD_TASK not in output and DEPLOY_TASK not in output, output
     assert recap(output)["m1"]["changed"] == 0, output

@@ -48,6 +48,9 @@ def _kubeconfig(tmp_path: Path) -> Path:
     return path
 
 
+DEMO_COMPOSE = Path(__file__).resolve().parents[2] / "apps" / "demo" / "compose.yml"
+
+
 def _inventory(tmp_path: Path, environments: dict[str, Any], runtime: str = "kubernetes") -> Path:
     inventory = tmp_path / "hosts.json"
     inventory.write_text(
@@ -61,6 +64,8 @@ def _inventory(tmp_path: Path, environments: dict[str, Any], runtime: str = "kub
                         "stack_registry_ca_path": "",
                         "stack_kubeconfig": str(_kubeconfig(tmp_path)),
                         "stack_lock_dir": str(tmp_path / "locks"),
+                        "stack_app_name": "demo",
+                        "stack_compose_file": str(DEMO_COMPOSE),
                         "stack_environments": environments,
                     },
                     "children": {"kubernetes_api": {"hosts": {"k1": {}}}},

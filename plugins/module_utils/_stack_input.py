@@ -1,0 +1,96 @@
+# Copyright: (c) 2026, drover.platform developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the stack role's argument spec cannot check: the keys of each environment, and the app's name and file.
+
+stack_environments is a mapping of names chosen by the inventory, so the
+argument spec can only say "dict"; a typo inside one (``biuld``,
+``timout``) would be ignored. These checks name every key they refuse,
+with the nearest known one, before any host is touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# Each environment's keys and the type its value must have (bool before int: a bool is an int in Python).
+ENVIRONMENT_KEYS: dict[str, tuple[type, ...]] = {
+    "overlay": (dict,),
+    "build": (bool,),
+    "stack_name": (str,),
+    "timeout": (int,),
+}
+_TYPE_NAMES = {dict: "a mapping", bool: "true or false", str: "a text", int: "a number of seconds"}
+_APP_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+_STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _value_problem(name: str, key: str, value: Any) -> str | None:
+    expected = ENVIRONMENT_KEYS[key]
+    wrong_type = not isinstance(value, expected) or (bool not in expected and isinstance(value, bool))
+    if wrong_type:
+        return f"stack_environments.{name}.{key} must be {_TYPE_NAMES[expected[0]]}, not {value!r}"
+    if key == "timeout" and value <= 0:
+        return f"stack_environments.{name}.timeout must be a positive number of seconds, not {value}"
+    if key == "stack_name" and not _STACK_NAME.fullmatch(value):
+        return f"stack_environments.{name}.stack_name {value!r} is not a stack name (letters, digits, '_', '-', '.')"
+    return None
+
+
+def environment_problems(environments: Any) -> list[str]:
+    """One message per unknown key or bad value in stack_environments; empty when sound."""
+    if not isinstance(environments, Mapping):
+        return [f"stack_environments must be a mapping of environment names to settings, not {environments!r}"]
+    known = list(ENVIRONMENT_KEYS)
+    problems = []
+    for name, settings in environments.items():
+        if settings is None:
+            continue
+        if not isinstance(settings, Mapping):
+            problems.append(f"stack_environments.{name} must be a mapping ({', '.join(known)}), not {settings!r}")
+            continue
+        for key, value in settings.items():
+            if key not in ENVIRONMENT_KEYS:
+                problems.append(
+                    f"stack_environments.{name}.{key} is not a setting of an environment{_suggestion(str(key), known)};"
+                    f" the settings are {', '.join(known)}"
+                )
+                continue
+            problem = _value_problem(str(name), str(key), value)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def app_problems(app_name: Any, compose_file: Any) -> list[str]:
+    """What is missing or wrong in stack_app_name and stack_compose_file (no default outside the lab)."""
+    problems = []
+    if not compose_file:
+        problems.append(
+            "stack_compose_file is not set: name the app's Compose file on the controller in the inventory "
+            "(for example \"{{ inventory_dir }}/../../compose.yml\"); only the lab inventory deploys the demo"
+        )
+    if not app_name:
+        problems.append(
+            "stack_app_name is not set: name the app in the inventory (its images are <registry>/<app>/<service>)"
+        )
+    elif not isinstance(app_name, str) or not _APP_NAME.fullmatch(app_name):
+        problems.append(
+            f"stack_app_name {app_name!r} cannot name images: use lower-case letters, digits, '_', '-' and '.'"
+        )
+    return problems
+
+
+def stack_input_problems(data: Mapping[str, Any]) -> list[str]:
+    """Every problem of the role's input the argument spec cannot see."""
+    return [
+        *app_problems(data.get("app_name"), data.get("compose_file")),
+        *environment_problems(data.get("environments") or {}),
+    ]

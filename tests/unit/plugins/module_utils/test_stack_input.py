@@ -1,0 +1,80 @@
+# Copyright: (c) 2026, drover.platform developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ansible_collections.drover.platform.plugins.module_utils._stack_input import (
+    app_problems,
+    environment_problems,
+    stack_input_problems,
+)
+
+SOUND: dict[str, Any] = {
+    "dev": {"build": True, "overlay": {"services": {}}, "timeout": 300},
+    "prod": {"stack_name": "shop-prod", "overlay": {}},
+    "empty": None,
+}
+
+
+def test_sound_environments_have_no_problem() -> None:
+    assert environment_problems(SOUND) == []
+
+
+BAD: dict[str, tuple[Any, list[str]]] = {
+    "typo of build": ({"dev": {"biuld": True}}, ["stack_environments.dev.biuld is not a setting", "did you mean build?"]),
+    "typo of timeout": ({"dev": {"timout": 60}}, ["stack_environments.dev.timout", "did you mean timeout?"]),
+    "unknown key, no near one": ({"dev": {"replicas": 2}}, ["dev.replicas is not a setting", "overlay, build"]),
+    "build not a bool": ({"dev": {"build": "yes"}}, ["dev.build must be true or false"]),
+    "timeout a bool": ({"dev": {"timeout": True}}, ["dev.timeout must be a number of seconds"]),
+    "timeout zero": ({"dev": {"timeout": 0}}, ["dev.timeout must be a positive number"]),
+    "overlay a list": ({"dev": {"overlay": []}}, ["dev.overlay must be a mapping"]),
+    "stack name with a space": ({"dev": {"stack_name": "my app"}}, ["'my app' is not a stack name"]),
+    "settings a list": ({"dev": ["build"]}, ["stack_environments.dev must be a mapping"]),
+    "not a mapping": (["dev"], ["stack_environments must be a mapping"]),
+}
+
+
+@pytest.mark.parametrize(("environments", "expected"), BAD.values(), ids=BAD.keys())
+def test_bad_environments_are_named(environments: Any, expected: list[str]) -> None:
+    problems = environment_problems(environments)
+
+    assert len(problems) == 1, problems
+    for fragment in expected:
+        assert fragment in problems[0]
+
+
+def test_every_bad_key_is_named_once() -> None:
+    problems = environment_problems({"dev": {"biuld": True, "timout": 5}, "prod": {"overlya": {}}})
+
+    assert [problem.split(" ", 1)[0] for problem in problems] == [
+        "stack_environments.dev.biuld",
+        "stack_environments.dev.timout",
+        "stack_environments.prod.overlya",
+    ]
+
+
+APPS: dict[str, tuple[Any, Any, list[str]]] = {
+    "both set": ("shop", "/srv/shop/compose.yml", []),
+    "no file": ("shop", "", ["stack_compose_file is not set"]),
+    "no name": ("", "/srv/shop/compose.yml", ["stack_app_name is not set"]),
+    "neither": (None, None, ["stack_compose_file is not set", "stack_app_name is not set"]),
+    "upper case name": ("Shop", "/srv/shop/compose.yml", ["'Shop' cannot name images"]),
+}
+
+
+@pytest.mark.parametrize(("name", "compose_file", "expected"), APPS.values(), ids=APPS.keys())
+def test_the_app_must_be_named(name: Any, compose_file: Any, expected: list[str]) -> None:
+    problems = app_problems(name, compose_file)
+
+    assert len(problems) == len(expected), problems
+    for problem, fragment in zip(problems, expected):
+        assert fragment in problem
+
+
+def test_all_problems_together() -> None:
+    problems = stack_input_problems({"app_name": "", "compose_file": "x.yml", "environments": {"dev": {"biuld": 1}}})
+
+    assert len(problems) == 2
