@@ -348,10 +348,11 @@ def vault_example_text(plan: AppPlan, environment: str, inventory: str, platform
         "# Copy to vault.yml beside this file, put real values, then\n"
         f"#   ansible-vault encrypt {inventory}/group_vars/all/vault.yml\n"
     )
-    if plan.secrets:
+    if plan.secrets and f"# {plan.name}'s secrets" not in text:
         text += f"# {plan.name}'s secrets in {environment} (Compose top-level secrets; the file source is the laptop's).\n"
         for key, variable in plan.secrets.items():
-            text += f"{variable}: replace-me  # secret {key}\n"
+            if not re.search(rf"^{re.escape(variable)}:", text, re.MULTILINE):
+                text += f"{variable}: replace-me  # secret {key}\n"
     return text
 
 
