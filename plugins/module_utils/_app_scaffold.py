@@ -107,7 +107,9 @@ def plan_route(service: Service) -> tuple[Route | None, str | None]:
     published = [port for port in service.ports if port.published is not None or port.mode is not None]
     http = [port for port in published if port.protocol == "tcp" and port.target not in NOT_HTTP_PORTS]
     if not http:
-        known = [f"{port.target} ({NOT_HTTP_PORTS[port.target]})" for port in published if port.target in NOT_HTTP_PORTS]
+        known = [
+            f"{port.target} ({NOT_HTTP_PORTS[port.target]})" for port in published if port.target in NOT_HTTP_PORTS
+        ]
         if known:
             return None, (
                 f"{service.name} publishes {', '.join(known)} on the laptop; not routed, and published nowhere on "
@@ -205,7 +207,9 @@ def plan_app(
 ) -> AppPlan:
     """What each environment's stack configuration needs for the app in compose_file (see the module docstring)."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ScaffoldError(f"the app's name {name!r} must be lower-case letters, digits, '-' and '_' (it names images)")
+        raise ScaffoldError(
+            f"the app's name {name!r} must be lower-case letters, digits, '-' and '_' (it names images)"
+        )
     environments = list(environments)
     missing = [env for env in environments if not bases.get(env)]
     if missing:
@@ -297,7 +301,10 @@ def stack_vars_text(
         f"  {environment}:",
     ]
     if env.build:
-        lines += ["    # This environment builds and pushes the images (the others get them by promotion).", "    build: true"]
+        lines += [
+            "    # This environment builds and pushes the images (the others get them by promotion).",
+            "    build: true",
+        ]
     lines.append("    overlay:")
     services = env.overlay.get("services", {})
     if services:
@@ -319,7 +326,7 @@ def stack_vars_text(
                 lines.append("          # Published on the laptop only: other services reach it by name.")
                 lines.append("          ports: []")
         for svc, problem in env.image_problems:
-            lines.append(f"        # TODO {svc}: {problem}; {environment} is strict: give it a version tag or a digest,")
+            lines.append(f"        # TODO {svc}: {problem}; {environment} is strict: give it a version tag or digest,")
             lines.append(f"        # {svc}: {{image: NAME:VERSION}}")
     if env.overlay.get("secrets"):
         lines.append("      # Secret contents from vault (vault.yml.example beside this file).")
@@ -349,7 +356,7 @@ def vault_example_text(plan: AppPlan, environment: str, inventory: str, platform
         f"#   ansible-vault encrypt {inventory}/group_vars/all/vault.yml\n"
     )
     if plan.secrets and f"# {plan.name}'s secrets" not in text:
-        text += f"# {plan.name}'s secrets in {environment} (Compose top-level secrets; the file source is the laptop's).\n"
+        text += f"# {plan.name}'s secrets in {environment} (Compose top-level secrets; the laptop reads files).\n"
         for key, variable in plan.secrets.items():
             if not re.search(rf"^{re.escape(variable)}:", text, re.MULTILINE):
                 text += f"{variable}: replace-me  # secret {key}\n"

@@ -150,8 +150,8 @@ def _deployable(stack_vars: dict[str, Any], environment: str, compose_file: Path
     for name in plan_app(str(compose_file), app, BASES).built:
         services.setdefault(name, {})["image"] = f"registry.example.com:5000/{app}/{name}@{DIGEST}"
     overlay["environment"] = environment
-    params = {"overlay": overlay, "target": "swarm", "stack_name": f"{app}-{environment}", "endpoint_mode": endpoint_mode,
-              "edge_network": "drover-edge", "edge_entrypoint": "websecure",
+    params = {"overlay": overlay, "target": "swarm", "stack_name": f"{app}-{environment}",
+              "endpoint_mode": endpoint_mode, "edge_network": "drover-edge", "edge_entrypoint": "websecure",
               "strict_environments": stack_vars["stack_strict_environments"], "allow": []}
     return render(params, str(compose_file))
 

@@ -24,7 +24,7 @@ def test_sound_environments_have_no_problem() -> None:
 
 
 BAD: dict[str, tuple[Any, list[str]]] = {
-    "typo of build": ({"dev": {"biuld": True}}, ["stack_environments.dev.biuld is not a setting", "did you mean build?"]),
+    "typo of build": ({"dev": {"biuld": True}}, ["dev.biuld is not a setting", "did you mean build?"]),
     "typo of timeout": ({"dev": {"timout": 60}}, ["stack_environments.dev.timout", "did you mean timeout?"]),
     "unknown key, no near one": ({"dev": {"replicas": 2}}, ["dev.replicas is not a setting", "overlay, build"]),
     "build not a bool": ({"dev": {"build": "yes"}}, ["dev.build must be true or false"]),
@@ -70,7 +70,7 @@ def test_the_app_must_be_named(name: Any, compose_file: Any, expected: list[str]
     problems = app_problems(name, compose_file)
 
     assert len(problems) == len(expected), problems
-    for problem, fragment in zip(problems, expected):
+    for problem, fragment in zip(problems, expected, strict=True):
         assert fragment in problem
 
 
