@@ -9,7 +9,8 @@ version_added: 0.1.0
 description:
   - Reads a Compose file with the renderer's loader and plans each environment's stack configuration
     (playbooks/new_app.yml writes it as inventory files).
-  - A service that publishes an HTTP port is routed through the edge on that container port, under a domain of
+  - >-
+    A service that publishes an HTTP port is routed through the edge on that container port, under a domain of
     the environment's base, and publishes no port of its own (C(ports: [])); a service that publishes only a
     database's or broker's port publishes none on the fleet. Compose secrets come from vault variables
     C(vault_<app>_<secret>). Each environment is rendered once for Swarm and every item of the conversion report

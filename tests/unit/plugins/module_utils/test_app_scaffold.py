@@ -160,8 +160,9 @@ def _deployable(stack_vars: dict[str, Any], environment: str, compose_file: Path
 @pytest.mark.parametrize(("compose_file", "app", "endpoint_mode"),
                          [(TEAMAPP, "teamapp", "vip"), (TEAMAPP, "teamapp", "dnsrr"), (DEMO, "demo", "dnsrr")],
                          ids=["teamapp", "teamapp-dnsrr", "demo-dnsrr"])
-def test_what_the_scaffold_writes_renders_with_nothing_left_to_allow(tmp_path: Path, compose_file: Path, app: str,
-                                                                    endpoint_mode: str, environment: str) -> None:
+def test_what_the_scaffold_writes_renders_with_nothing_left_to_allow(
+    tmp_path: Path, compose_file: Path, app: str, endpoint_mode: str, environment: str
+) -> None:
     written = app_scaffold(str(compose_file), app, str(tmp_path), BASES, endpoint_mode=endpoint_mode)
     stack_vars = yaml.safe_load(written["files"][str(tmp_path / environment / "group_vars" / "all" / "stack.yml")])
 
