@@ -91,8 +91,9 @@ def test_teamapp_is_planned_as_its_compose_file_asks() -> None:
     assert dev.build and not prod.build
     assert prod.domains == {"api": "api-teamapp.example.com", "docs": "docs-teamapp.example.com"}
     assert prod.overlay["services"]["api"] == {"domain": "api-teamapp.example.com", "port": 8080, "ports": []}
-    assert [entry for entry, _message in prod.allow] == ["api:volumes.bind_relative", "jobs:depends_on",
-                                                  "docs:volumes.bind_relative"]
+    assert [entry for entry, _message in prod.allow] == [
+        "api:volumes.bind_relative", "jobs:depends_on", "docs:volumes.bind_relative",
+    ]
     # python:3.11-slim-bookworm has a version tag: strict environments take it.
     assert prod.image_problems == []
 
