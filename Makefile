@@ -113,7 +113,7 @@ TEST_STAGES := unit lint sanity ee lab-checks arm64 molecule
 test:
 	for stage in $(TEST_STAGES); do \
 	  began=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$stage; \
+	  $(MAKE) --no-print-directory $$stage || exit 1; \
 	  echo "make test: $$stage passed in $$(( $$(date +%s) - began )) s"; \
 	done
 
