@@ -29,6 +29,14 @@ def awx_rollback_choices(ledger: Any, keep: int = 20) -> list[str]:
         raise AnsibleFilterError(f"awx_rollback_choices: {error}") from error
 
 
+def awx_rollback_survey(survey: Any, choices: Any) -> dict[str, Any]:
+    try:
+        return _awx_config.rollback_survey(survey, choices)
+    except _awx_config.AwxConfigError as error:
+        raise AnsibleFilterError(f"awx_rollback_survey: {error}") from error
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"awx_workflow_changes": awx_workflow_changes, "awx_rollback_choices": awx_rollback_choices}
+        return {"awx_workflow_changes": awx_workflow_changes, "awx_rollback_choices": awx_rollback_choices,
+                "awx_rollback_survey": awx_rollback_survey}

@@ -8,7 +8,8 @@
   rebuilds the graph (destroy_current_nodes) exactly when this finds a
   difference, so that an unchanged workflow stays unchanged.
 * rollback_choices: the release numbers of a ledger a rollback survey
-  offers, newest first, the current release left out.
+  offers, newest first, the current release left out; rollback_survey: the
+  rollback survey with its release question turned into those choices.
 """
 
 from __future__ import annotations
@@ -73,3 +74,22 @@ def rollback_choices(ledger: Sequence[Mapping[str, Any]], keep: int = 20) -> lis
     except (KeyError, TypeError, ValueError) as error:
         raise AwxConfigError(f"a release of the ledger has no release number: {error}") from None
     return [str(number) for number in sorted(set(numbers[:-1]), reverse=True)][:max(int(keep), 0)]
+
+
+def rollback_survey(survey: Mapping[str, Any], choices: Sequence[str], variable: str = "release") -> dict[str, Any]:
+    """SURVEY with its VARIABLE question a choice of CHOICES (and 0, the one before the current), when there are any.
+
+    AWX answers a multiple choice with the choice's text; the rollback entry
+    point takes the release as an int, which the text of a number converts to.
+    """
+    if not choices:
+        return dict(survey)
+    spec = []
+    for question in survey.get("spec") or []:
+        if question.get("variable") == variable:
+            question = {key: value for key, value in question.items() if key not in ("min", "max")}
+            question.update(type="multiplechoice", choices=["0", *[str(choice) for choice in choices]], default="0")
+        spec.append(question)
+    if not any(question.get("variable") == variable for question in spec):
+        raise AwxConfigError(f"the survey {survey.get('name', '?')!r} asks no {variable}")
+    return {**survey, "spec": spec}
