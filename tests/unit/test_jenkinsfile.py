@@ -289,8 +289,8 @@ def structure_problems(text: str) -> list[str]:
             if when and not any(re.match(r"beforeInput\s+true", s) for s in when[0].statements):
                 problems.append(f"{where}: its when is not evaluated before the input (beforeInput true)")
         for steps in stage.blocks("steps"):
-            used = [block.name for block in steps.walk()] + [s.split("(")[0].split()[0] for block in steps.walk()
-                                                              for s in block.statements if s.split()]
+            called = [s.split("(")[0].split()[0] for block in steps.walk() for s in block.statements if s.split()]
+            used = [block.name for block in steps.walk()] + called
             if "input" in used:
                 problems.append(f"{where}: input inside steps holds its executor; make it the stage's input")
             if any(re.match(r"sh\b", s) for block in steps.walk() for s in block.statements) and not with_agent:
