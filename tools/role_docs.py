@@ -35,7 +35,7 @@ def plain(text: str) -> str:
         if kind == "U":
             return f"<{body}>"
         if kind == "L":
-            label, _, url = body.rpartition(",")
+            label, _comma, url = body.rpartition(",")
             return f"[{label.strip()}]({url.strip()})"
         # C() code, O() option, V() value, E() environment variable, P() plugin, M() module.
         return f"`{body.split('#', 1)[0] if kind == 'P' else body}`"

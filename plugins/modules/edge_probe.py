@@ -15,7 +15,7 @@ description:
     need not resolve where the task runs (a lab, a split DNS).
   - The edge's certificate is checked against the system's CAs and, when
     O(ca_file) is given, the fleet's own CA as well (what
-    M(ansible.builtin.uri)'s C(ca_path) cannot do: it trusts only the file
+    M(ansible.builtin.uri)'s C(ca_path) cannot do, since it trusts only the file
     it is given). One check then passes for Let's Encrypt and for the fleet
     CA's certificates alike.
   - A read; it changes nothing anywhere.
