@@ -9,12 +9,14 @@ domain as server name and Host, as the probe sends it to an edge.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import http.server
 import json
 import ssl
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,10 +60,9 @@ def pem(value: x509.Certificate) -> bytes:
     return value.public_bytes(serialization.Encoding.PEM)
 
 
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """An HTTPS server on 127.0.0.1: / answers JSON 200, /missing 404; its CA file beside."""
-    folder = tmp_path_factory.mktemp("edge")
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[dict[str, Any]]:
+    """An HTTPS server on 127.0.0.1: / and /healthz answer JSON 200, the rest 404; its CA file in FOLDER."""
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_cert = certificate("probe test CA", ca_key, None, ca=True)
     server_cert = certificate(DOMAIN, server_key, ("probe test CA", ca_key), ca=False)
@@ -91,9 +92,17 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"port": server.server_address[1], "ca": str(folder / "ca.crt"), "folder": folder, "hosts": seen}
-    server.shutdown()
-    server.server_close()
+    try:
+        yield {"port": server.server_address[1], "ca": str(folder / "ca.crt"), "folder": folder, "hosts": seen}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with serving(tmp_path_factory.mktemp("edge")) as served:
+        yield served
 
 
 def probe(edge: dict[str, Any], **changes: Any) -> Probe:
