@@ -98,7 +98,7 @@ def answer_lines(answers: Sequence[Mapping[str, Any]]) -> list[str]:
             body = " ".join(str(answer.get("body") or "").split())
             body = body if len(body) <= 100 else body[:97] + "..."
             lines.append(f"{name}: {url} -> {answer['status']} {answer.get('reason', '')} in "
-                         f"{float(answer.get('seconds') or 0):.2f} s: {body}".rstrip(": "))
+                         f"{float(answer.get('elapsed') or 0):.2f} s: {body}".rstrip(": "))
         else:
             lines.append(f"{name}: {url} -> no answer: {answer.get('error') or 'unknown error'}")
     return lines

@@ -293,17 +293,19 @@ EXAMPLES = r"""
     compose_file: "{{ playbook_dir }}/../apps/demo/compose.yml"
     overlay:
       environment: prod
-      env_files: [env/prod.env]
+      # web and worker retry until redis answers.
+      allow: [depends_on.condition]
       services:
         web:
           image: registry.lab:5000/demo/web@sha256:0d5b0ab9fd0ea4c2bc60d3b4ec1c2f3d3d0d1a2c7bd9a38e4c3f1c4b2a1e0f9d
           replicas: 2
           domain: demo.example.com
           resources: {limits: {cpus: "0.5", memory: 128M}}
-        db:
+        worker:
+          image: registry.lab:5000/demo/worker@sha256:5f1e3c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f
+        redis:
+          image: registry.lab:5000/demo/redis@sha256:9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b
           placement: {class: nuc}
-      secrets:
-        db_password: "{{ vault_demo_db_password }}"
     edge_certresolver: letsencrypt
   run_once: true
   register: __stack_render
@@ -322,11 +324,11 @@ EXAMPLES = r"""
 
 - name: In the lab (no IPVS), accepting what the lab cannot honour
   drover.platform.app_render:
-    compose_file: apps/demo/compose.yml
+    compose_file: "{{ playbook_dir }}/../apps/demo/compose.yml"
     overlay:
       environment: lab
       profiles: [debug]
-      allow: [build, deploy.update_config.order]
+      allow: [build, depends_on.condition, deploy.update_config.order]
     endpoint_mode: dnsrr
   run_once: true
 
@@ -344,6 +346,10 @@ EXAMPLES = r"""
           domain: demo.example.com
           ports: []
           port: 8000
+        worker:
+          image: registry.lab:5000/demo/worker@sha256:5f1e3c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f
+        redis:
+          image: registry.lab:5000/demo/redis@sha256:9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b
     version: 1.4.0
     storage_class: microk8s-hostpath
     edge_certresolver: letsencrypt

@@ -14,6 +14,7 @@ SITE_PLAYBOOK = "site.yml"
 DEPLOY_PLAYBOOK = "playbooks/deploy.yml"
 PROMOTE_PLAYBOOK = "playbooks/promote.yml"
 ROLLBACK_PLAYBOOK = "playbooks/rollback.yml"
+SMOKE_PLAYBOOK = "playbooks/smoke.yml"
 # make's stamp of the controller venv (the Makefile's $(VENV)/.controller).
 VENV_STAMP = ".venv/.controller"
 AWX_JOB = "tools/awx-job"

@@ -10,7 +10,9 @@ One test per stage, in this order (each starts from where the one before left th
    version serving throughout, the ledger untouched;
 4. prod rolled back one release, the whole stack;
 5. three deploys of dev at once: the deploy lock makes the second wait, refuses the third;
-6. deploy, promote and rollback as AWX runs them (ansible-runner, survey answers), twice each;
+6. deploy, smoke, promote and rollback as AWX runs them (ansible-runner, survey answers, a clean
+   checkout, and only what AWX's credentials inject: the machine key through ssh-agent, the fleet
+   CA as a file named by DROVER_FLEET_CA, an empty HOME), twice each but smoke;
 7. the Jenkinsfile's make targets, in its order.
 
 Everything goes through the commands an operator has (ansible-playbook, tools/awx-job, make)
@@ -36,6 +38,7 @@ from .constants import (
     PROMOTE_PLAYBOOK,
     ROLLBACK_PLAYBOOK,
     ROOT,
+    SMOKE_PLAYBOOK,
     VENV_STAMP,
 )
 from .lab import Lab, Run, background, extra_vars, run
@@ -192,10 +195,18 @@ def test_deploy_lock_serialises_deploys(lab: Lab) -> None:
     assert " since 20" in message and "play Deploy the app" in message, message
 
 
+def awx_credentials(lab: Lab) -> list[str]:
+    """What AWX's credentials hand a job: the machine credential's key and user, the fleet CA credential's file."""
+    assert lab.key and Path(lab.key).is_file(), f"the lab's SSH key {lab.key!r} is not there"
+    assert lab.ca.is_file(), f"the lab's CA {lab.ca} is not there"
+    return ["--clean-project", "--machine-key", lab.key, "--machine-user", lab.user,
+            "--credential-file", f"DROVER_FLEET_CA={lab.ca}"]
+
+
 def awx_job(lab: Lab, playbook: str, *answers: str, unchanged: bool = False) -> dict[str, Any]:
     """tools/awx-job's report of one job (its last line), with its exit status and the tail of its log."""
     done = run([sys.executable, str(ROOT / AWX_JOB), playbook, *answers, "--inventory", str(lab.inventory),
-                *(["--expect-unchanged"] if unchanged else [])])
+                *awx_credentials(lab), *(["--expect-unchanged"] if unchanged else [])])
     lines = done.stdout.strip().splitlines()
     report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {"status": "no report"}
     return {**report, "exit": done.rc, "log": "\n".join(done.stderr.splitlines()[-25:])}
@@ -207,6 +218,9 @@ def test_awx_jobs_through_ansible_runner(lab: Lab) -> None:
         awx_job(lab, DEPLOY_PLAYBOOK, "--text=env=dev", f"--text=version={AWX_RELEASE}", unchanged=True),
     ]
     served = lab.ask("dev")["version"]
+    jobs += [
+        awx_job(lab, SMOKE_PLAYBOOK, "--text=env=dev", unchanged=True),
+    ]
     jobs += [
         awx_job(lab, PROMOTE_PLAYBOOK, "--text=from=dev", "--text=to=preprod"),
         awx_job(lab, PROMOTE_PLAYBOOK, "--text=from=dev", "--text=to=preprod", unchanged=True),
@@ -229,7 +243,8 @@ def test_awx_jobs_through_ansible_runner(lab: Lab) -> None:
     assert not failed, "\n\n".join(f"{job.get('playbook')}: {job['status']} {job.get('error', '')}\n{job['log']}"
                                    for job in failed)
     assert jobs[0]["survey"] == {"env": "dev", "version": AWX_RELEASE}
-    assert jobs[4]["survey"] == {"env": "preprod", "release": int(target["release"])}
+    assert jobs[2]["survey"] == {"env": "dev"} and jobs[2]["playbook"] == SMOKE_PLAYBOOK
+    assert jobs[5]["survey"] == {"env": "preprod", "release": int(target["release"])}
     assert served == AWX_RELEASE
     assert promoted and {service: dev.get(service) for service in promoted} == promoted, {"dev": dev,
                                                                                           "preprod": promoted}

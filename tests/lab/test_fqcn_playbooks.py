@@ -12,6 +12,7 @@ or a name ansible-core does not take as a resource (runtime-k8s) fails here.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -38,11 +39,15 @@ def _playbook_names() -> list[str]:
     """drover.platform.<subdirs>.<name> for each YAML file under playbooks/ that holds plays.
 
     Vars files kept beside the playbooks (a mapping, not a list of plays) are
-    not playbooks and are left out.
+    not playbooks and are left out, and so are playbooks galaxy.yml keeps out
+    of the built collection (the lab's).
     """
+    ignored = yaml.safe_load((ROOT / "galaxy.yml").read_text()).get("build_ignore") or []
     names = []
     for path in sorted((ROOT / "playbooks").rglob("*.y*ml")):
         if not isinstance(yaml.safe_load(path.read_text()), list):
+            continue
+        if any(fnmatch.fnmatch(str(path.relative_to(ROOT)), pattern) for pattern in ignored):
             continue
         parts = path.relative_to(ROOT / "playbooks").with_suffix("").parts
         names.append(".".join(("drover", "platform", *parts)))

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ansible_collections.drover.platform.plugins.module_utils._awx_config import rollback_choices, rollback_survey
+
 ROOT = Path(__file__).resolve().parents[2]
 AWX_VARS = ROOT / "playbooks" / "awx_config"
 JOB_SPECS = ROOT / "roles" / "job" / "meta" / "argument_specs.yml"
@@ -68,6 +70,10 @@ def _question_problems(where: str, question: Spec, option: Spec, entry: str) -> 
     option_type = option.get("type", "str")
     if kind not in FITS:
         problems.append(f"{where}: {variable} has survey type {kind!r}, which AWX does not have")
+    elif kind == "multiplechoice" and option_type == "int" and all(
+            str(choice).isdigit() for choice in _choices(question)):
+        # AWX answers with the choice's text; the entry point converts a number's text to an int.
+        pass
     elif option_type not in FITS[kind]:
         problems.append(f"{where}: asks {variable} as {kind}; entry point {entry} takes {option_type}")
     choices = _choices(question)
@@ -83,7 +89,8 @@ def _question_problems(where: str, question: Spec, option: Spec, entry: str) -> 
         expected = PYTHON_TYPE.get(option_type)
         if kind == "multiplechoice" and default not in choices:
             problems.append(f"{where}: {variable}'s default {default!r} is not one of its choices {choices}")
-        elif expected is not None and kind not in ("multiselect",) and not isinstance(default, expected):
+        elif expected is not None and kind not in ("multiselect", "multiplechoice") \
+                and not isinstance(default, expected):
             problems.append(f"{where}: {variable}'s default {default!r} is not a {option_type}")
     if option.get("required") and not question.get("required") and default in (None, ""):
         problems.append(f"{where}: entry point {entry} requires {variable}; the survey lets it be left out")
@@ -270,6 +277,26 @@ def test_an_answer_of_the_wrong_type_is_caught(awx: dict[str, Any]) -> None:
     assert problems == [
         f"job template 'rollback {env}', survey 'rollback': asks release as text; entry point rollback takes int"
         for env in awx["environments"]
+    ]
+
+
+def test_the_rollback_survey_built_from_a_ledger_agrees_with_the_entry_point(awx: dict[str, Any]) -> None:
+    planted = copy.deepcopy(awx)
+    choices = rollback_choices([{"release": number} for number in range(1, 6)])
+    planted["surveys"]["rollback"] = rollback_survey(planted["surveys"]["rollback"], choices)
+    [question] = planted["surveys"]["rollback"]["spec"]
+    assert question["type"] == "multiplechoice" and question["choices"] == ["0", "4", "3", "2", "1"]
+
+    assert survey_problems(**planted) == []
+
+
+def test_choices_that_are_no_release_number_are_caught(awx: dict[str, Any]) -> None:
+    planted = copy.deepcopy(awx)
+    planted["surveys"]["rollback"] = rollback_survey(planted["surveys"]["rollback"], ["4", "latest"])
+
+    assert survey_problems(**planted) == [
+        f"job template 'rollback {env}', survey 'rollback': asks release as multiplechoice; entry point rollback "
+        "takes int" for env in awx["environments"]
     ]
 
 

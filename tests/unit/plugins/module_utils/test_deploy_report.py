@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-import ssl
-from typing import Any
-
 import pytest
 
 from ansible_collections.drover.platform.plugins.module_utils._deploy_report import (
@@ -15,7 +12,6 @@ from ansible_collections.drover.platform.plugins.module_utils._deploy_report imp
     service_table,
     short_digest,
 )
-from ansible_collections.drover.platform.plugins.module_utils._edge_probe import ask
 
 DIGEST = "sha256:" + "ab12" * 16
 
@@ -78,7 +74,7 @@ def test_routed_domains_are_the_services_with_a_domain() -> None:
 
 def test_answers_name_the_url_and_what_came_back() -> None:
     lines = answer_lines([
-        {"service": "api", "url": "https://api.example.com/", "status": 200, "reason": "OK", "seconds": 0.04,
+        {"service": "api", "url": "https://api.example.com/", "status": 200, "reason": "OK", "elapsed": 0.04,
          "body": '{"app":\n "shop"}'},
         {"service": "docs", "url": "https://docs.example.com/", "status": 0, "error": "timed out"},
     ])
@@ -110,32 +106,3 @@ def test_releases_are_listed_newest_first_with_the_lock_holder() -> None:
 
 def test_a_free_lock_and_no_release() -> None:
     assert release_lines([], None, "shop-dev") == ["shop-dev: 0 release(s)", "deploy lock: free"]
-
-
-def _answers(*outcomes: Any) -> Any:
-    calls = iter(outcomes)
-
-    def once(*_args: Any) -> tuple[int, str, str]:
-        outcome = next(calls)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    return once
-
-
-def test_the_probe_asks_again_until_the_expected_status() -> None:
-    slept: list[float] = []
-    answer = ask("api", "api.example.com", "192.0.2.1", attempts=5, delay=1.5, sleep=slept.append,
-                 once=_answers(ConnectionRefusedError("refused"), (404, "Not Found", ""), (200, "OK", "{}")))
-
-    assert (answer.status, answer.attempts, answer.error, slept) == (200, 3, "", [1.5, 1.5])
-    assert answer.url == "https://api.example.com/"
-
-
-def test_the_probe_reports_why_nothing_answered() -> None:
-    answer = ask("api", "api.example.com", "192.0.2.1", port=8443, attempts=2, sleep=lambda _s: None,
-                 once=_answers(ssl.SSLError("certificate verify failed"), TimeoutError("timed out")))
-
-    assert (answer.status, answer.attempts, answer.error) == (0, 2, "timed out")
-    assert answer.url == "https://api.example.com:8443/"
