@@ -94,7 +94,7 @@ options:
   fail_on_error:
     description:
       - Fail when a service did not answer one of O(status). V(false) reports
-        what answered (RV(error), RV(answers[].error)) and does not fail.
+        what answered (RV(error), or each answer's C(error) in RV(answers)) and does not fail.
     type: bool
     default: true
 """
