@@ -171,6 +171,27 @@ def test_deploy_with_bad_input_stops_on_the_implicit_localhost(tmp_path: Path) -
     assert "PLAY [Find a way in" not in output, output
 
 
+def test_deploy_without_the_inventory_s_vault_stops_on_the_controller_naming_what_is_missing(tmp_path: Path) -> None:
+    inventory = _throwaway(tmp_path)
+    vault_dir = inventory / "group_vars" / "all"
+    vault_dir.mkdir()
+    (inventory / "group_vars" / "all.yml").rename(vault_dir / "main.yml")
+    (vault_dir / "vault.yml.example").write_text("vault_registry_password: replace-me\nvault_api_token: replace-me\n")
+    (vault_dir / "vault.yml").write_text("vault_registry_password: lab\n")
+
+    returncode, output = _run("playbooks/deploy.yml", inventory, "--check", extra={"env": "dev"})
+
+    assert returncode != 0, output
+    assert "vault_api_token is not defined: this inventory's secrets are not all there" in output, output
+    assert "vault_registry_password" not in output.split("is not defined")[0], output
+    assert "Traceback" not in output, output
+    assert "PLAY [Find a way in" not in output, output
+
+    (vault_dir / "vault.yml").write_text("vault_registry_password: lab\nvault_api_token: lab\n")
+    returncode, output = _run("playbooks/job_input.yml", inventory, extra={"drover_job": "deploy", "env": "dev"})
+    assert returncode == 0, output
+
+
 def test_job_input_without_a_job_says_which_to_name(tmp_path: Path) -> None:
     returncode, output = _run("playbooks/job_input.yml", _throwaway(tmp_path))
 
