@@ -37,7 +37,8 @@ LAB_STACK = {"stack_endpoint_mode": "dnsrr", "stack_build_args": {"BASE_IMAGE": 
 PUBLIC_IMAGE = "python:3.11-slim-bookworm"
 STAND_IN = (
     "docker image inspect " + PUBLIC_IMAGE + " >/dev/null 2>&1 || docker tag "
-    "$(docker image ls drover-lab/probe --format '{{.Repository}}:{{.Tag}}' | head -n 1) " + PUBLIC_IMAGE
+    # By image ID: the ad hoc command's argument is an Ansible template, where {{.Tag}} is not Jinja.
+    "$(docker image ls -q drover-lab/probe | head -n 1) " + PUBLIC_IMAGE
 )
 
 
