@@ -33,12 +33,13 @@ APP_DIR = ROOT / "apps" / APP
 LAB_BASE = "lab.drover.test"
 # The lab's answers to what a fleet has and the lab lacks: no IPVS, no registry to pull a base image from.
 LAB_STACK = {"stack_endpoint_mode": "dnsrr", "stack_build_args": {"BASE_IMAGE": "drover-lab/debian-base:bookworm"}}
-# No registry answers in the lab: the public image is the lab's probe image (python3 3.11) under its name.
+# No registry answers in the lab: the public image is the demo's web image (Debian bookworm with
+# python3 3.11), which the converged lab's hosts hold, under its name. By image ID: the ad hoc
+# command's argument is an Ansible template, where a docker --format's {{.Tag}} is not Jinja.
 PUBLIC_IMAGE = "python:3.11-slim-bookworm"
 STAND_IN = (
     "docker image inspect " + PUBLIC_IMAGE + " >/dev/null 2>&1 || docker tag "
-    # By image ID: the ad hoc command's argument is an Ansible template, where {{.Tag}} is not Jinja.
-    "$(docker image ls -q drover-lab/probe | head -n 1) " + PUBLIC_IMAGE
+    "$(docker image ls -q --filter reference='*/demo/web' | head -n 1) " + PUBLIC_IMAGE
 )
 
 
