@@ -99,6 +99,11 @@ RETRY_INITIAL_INTERVAL = 0.1
 # A leaving task's drain: long enough for the edge to see a replacement (or a
 # rollback's) and drop the leaving one (see drain_seconds).
 DEFAULT_DRAIN = 10.0
+# Where an injected health probe (a static busybox from the node, bind-mounted)
+# appears in the container, and its start period: failures in it do not count.
+PROBE_TARGET = "/run/drover/probe"
+PROBE_START_PERIOD = 10.0
+PROBE_RETRIES = 3
 # Ignored by a process that has no handler for it (and by every PID 1): the task
 # runs on until Docker kills it at the end of its stop_grace_period.
 DRAIN_SIGNAL = "SIGURG"
@@ -183,6 +188,9 @@ class SwarmOptions:
     edge_entrypoint: str = DEFAULT_EDGE_ENTRYPOINT
     edge_certresolver: str | None = None
     edge_check_interval: float = EDGE_CHECK_INTERVAL
+    # A static busybox on every node (Debian's busybox-static: /bin/busybox); set,
+    # routed services without a healthcheck get one that fetches their health path with it.
+    health_probe: str | None = None
     strict_environments: tuple[str, ...] = DEFAULT_STRICT_ENVIRONMENTS
     allow: tuple[str, ...] = ()
 
@@ -269,6 +277,26 @@ def drain_seconds(service: Service) -> float:
     if service.route.drain is not None:
         return service.route.drain
     return 0.0 if has_healthcheck(service) else DEFAULT_DRAIN
+
+
+def probe_healthcheck(service: Service, options: SwarmOptions) -> Healthcheck | None:
+    """The healthcheck a routed service without one gets when the nodes have a probe: its health path, over HTTP.
+
+    Swarm then starts a new task's traffic (the edge lists running tasks only)
+    and stops the old task only once the new one answers, and rolls back one
+    that never does.
+    """
+    if not (options.health_probe and service.routed and service.mode != "job") or service.healthcheck is not None:
+        return None
+    url = f"http://127.0.0.1:{service.port}{service.route.health_path or DEFAULT_HEALTH_PATH}"
+    interval = options.edge_check_interval
+    return Healthcheck(
+        test=["CMD", PROBE_TARGET, "wget", "-q", "-T", str(max(1, round(interval))), "-O", "/dev/null", url],
+        interval=interval,
+        timeout=interval + EDGE_CHECK_TIMEOUT,
+        retries=PROBE_RETRIES,
+        start_period=PROBE_START_PERIOD,
+    )
 
 
 def _drain(service: Service, rendered: dict[str, Any], report: ConversionReport) -> None:
@@ -564,6 +592,9 @@ def _deploy(
     }
     if service.routed and not has_healthcheck(service):
         monitor, delay = edge_update_timing(options)
+        probe = probe_healthcheck(service, options)
+        if probe is not None:
+            monitor = max(monitor, update_monitor(probe))
         defaults["monitor"] = format_duration(monitor)
         defaults["delay"] = format_duration(delay)
     update = _update_config(service.update, defaults)
@@ -626,6 +657,9 @@ def _service(
         rendered["stop_grace_period"] = format_duration(service.stop_grace_period)
     if service.healthcheck is not None:
         rendered["healthcheck"] = _healthcheck(service.healthcheck, report, name)
+    probe = probe_healthcheck(service, options)
+    if probe is not None:
+        rendered["healthcheck"] = _healthcheck(probe, report, name)
     if service.mode != "job":
         _drain(service, rendered, report)
     _published_ports(service, app, options, report)
@@ -634,6 +668,8 @@ def _service(
     if ports:
         rendered["ports"] = ports
     mounts = [mount for mount in (_mount(m, report, name) for m in service.mounts) if mount is not None]
+    if probe is not None:
+        mounts.append({"type": "bind", "source": options.health_probe, "target": PROBE_TARGET, "read_only": True})
     if mounts:
         rendered["volumes"] = mounts
     for kind in ("configs", "secrets"):
