@@ -46,9 +46,9 @@ from typing import Any
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
     MODES,
-    AppDefinitionError,
     NODE_ARCHES,
     NODE_CLASSES,
+    AppDefinitionError,
     OverlayError,
     Placement,
     Port,
@@ -62,12 +62,12 @@ from ansible_collections.drover.platform.plugins.module_utils._compose_service i
 from ansible_collections.drover.platform.plugins.module_utils._compose_values import (
     _int,
     _mapping,
-    parse_duration,
     _port_number,
     _resource_values,
     _scalar_text,
     _string_list,
     _unknown_keys,
+    parse_duration,
     update_resources,
 )
 
@@ -81,8 +81,18 @@ _DOMAIN = re.compile(
 
 _OVERLAY_KEYS = ("environment", "profiles", "env_files", "variables", "services", "secrets", "configs", "allow")
 _SERVICE_OVERLAY_KEYS = (
-    "image", "replicas", "mode", "domain", "port", "ports", "resources", "environment", "placement",
-    "health_path", "retry", "drain",
+    "image",
+    "replicas",
+    "mode",
+    "domain",
+    "port",
+    "ports",
+    "resources",
+    "environment",
+    "placement",
+    "health_path",
+    "retry",
+    "drain",
 )
 # Keys that only mean something for a service the edge routes to.
 _ROUTE_OVERLAY_KEYS = ("port", "health_path", "retry", "drain")

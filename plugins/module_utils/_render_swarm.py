@@ -329,6 +329,7 @@ def _published_ports(service: Service, app: App, options: SwarmOptions, report: 
             "hardening_firewall_published_ports. Publish none (overlay ports: []) or route it through the edge",
         )
 
+
 def placement_constraints(placement: Placement) -> list[str]:
     """Swarm constraints (all must hold) for the model's placement.
 
@@ -692,7 +693,9 @@ def _check_options(app: App, options: SwarmOptions) -> None:
     if options.endpoint_mode not in ENDPOINT_MODES:
         raise RenderError(f"endpoint_mode must be vip or dnsrr, not {options.endpoint_mode!r}")
     if not options.edge_check_interval > 0:
-        raise RenderError(f"edge_check_interval must be a positive number of seconds, not {options.edge_check_interval!r}")
+        raise RenderError(
+            f"edge_check_interval must be a positive number of seconds, not {options.edge_check_interval!r}"
+        )
     routed = [service for service in app.services.values() if service.routed]
     if routed and not options.edge_network:
         names = ", ".join(f"{service.name} ({service.domain})" for service in routed)

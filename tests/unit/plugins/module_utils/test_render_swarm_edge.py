@@ -101,9 +101,7 @@ def test_the_health_probe(tmp_path: Path) -> None:
         "start_period": "10s",
         "retries": 3,
     }
-    assert service["volumes"] == [
-        {"type": "bind", "source": PROBE, "target": "/run/drover/probe", "read_only": True}
-    ]
+    assert service["volumes"] == [{"type": "bind", "source": PROBE, "target": "/run/drover/probe", "read_only": True}]
     # Swarm watches the new task as long as the probe needs to fail it: 10s + 3 x 2s.
     assert service["deploy"]["update_config"]["monitor"] == "16s"
 
