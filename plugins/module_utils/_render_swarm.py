@@ -98,7 +98,7 @@ DEFAULT_RETRY_ATTEMPTS = 3
 RETRY_INITIAL_INTERVAL = 0.1
 # A leaving task's drain: long enough for the edge to see a replacement (or a
 # rollback's) and drop the leaving one (see drain_seconds).
-DEFAULT_DRAIN = 10.0
+DEFAULT_DRAIN = 15.0
 # Where an injected health probe (a static busybox from the node, bind-mounted)
 # appears in the container, and its start period: failures in it do not count.
 PROBE_TARGET = "/run/drover/probe"

@@ -81,7 +81,7 @@ def test_a_service_not_routed_is_left_alone(tmp_path: Path) -> None:
 
 def test_routed_without_healthcheck_drains_and_updates_on_the_edges_time(tmp_path: Path) -> None:
     service = app(render_app(tmp_path, PLAIN, ROUTED))
-    assert (service["stop_signal"], service["stop_grace_period"]) == ("SIGURG", "10s")
+    assert (service["stop_signal"], service["stop_grace_period"]) == ("SIGURG", "15s")
     assert "healthcheck" not in service
     assert service["deploy"]["update_config"] == {
         "parallelism": 1,
