@@ -20,7 +20,7 @@ The overlay (a mapping, usually inventory variables; every key optional but
                                  # port the service publishes or exposes
         health_path: /healthz    # the edge's active health check (default /)
         retry: 3                 # the edge's retries of a request that found no server (0: none)
-        drain: 10s               # a task leaving keeps serving this long (default: 10s for a
+        drain: 15s               # a task leaving keeps serving this long (default: 15s for a
                                  # routed service without a healthcheck; 0: Swarm's own stop)
         resources: {limits: {cpus: "0.5", memory: 128M}, reservations: {memory: 64M}}
         environment: {LOG_LEVEL: debug, DEBUG_TOOLBAR: null}   # null removes a variable
