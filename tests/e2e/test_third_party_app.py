@@ -211,8 +211,8 @@ def test_the_firewall_refuses_a_published_port_it_does_not_allow(plain: App) -> 
                    f"{lab.stack('dev')}_db").stdout.split()[0]
     address = plain.node_address(node)
     assert address != lab.address, "the db runs on the manager: the check must come from another host"
-    # On the node itself both answer: the ports are published, only the forward chain keeps one in.
-    assert connect(plain, address, "127.0.0.1", STATUS_PORT, DB_PORT) == {STATUS_PORT: "open", DB_PORT: "open"}
+    # From the node itself (not forwarded) both answer: the ports are published, only the forward chain keeps one in.
+    assert connect(plain, address, address, STATUS_PORT, DB_PORT) == {STATUS_PORT: "open", DB_PORT: "open"}
     assert connect(plain, lab.address, address, STATUS_PORT, DB_PORT) == {STATUS_PORT: "open", DB_PORT: "refused"}
     # The edge and the registry, from the db's host.
     assert connect(plain, address, lab.edge, 443) == {443: "open"}
