@@ -194,7 +194,7 @@ def connect(plain: App, source: str, address: str, *ports: int) -> dict[int, str
             f"{lab.user}@{source}", remote]
     done = run(argv, timeout=120)
     assert done.rc == 0, done
-    return {int(port): state for port, state, *_ in (line.split() for line in done.stdout.splitlines())}
+    return {int(words[0]): words[1] for words in (line.split() for line in done.stdout.splitlines())}
 
 
 def registry_address(lab: Lab) -> tuple[str, int]:
@@ -225,7 +225,7 @@ def test_a_routed_service_without_a_task_answers_503(plain: App) -> None:
     plain.lab.ssh("docker", "service", "scale", "--detach", f"{web}=0")
     try:
         answer = ""
-        for _ in range(30):
+        for _attempt in range(30):
             once = run(plain.lab.load_argv("dev", "--once"), timeout=60)
             answer = once.stderr
             if "HTTP 503" in answer:
@@ -234,7 +234,7 @@ def test_a_routed_service_without_a_task_answers_503(plain: App) -> None:
         assert "HTTP 503" in answer, answer
     finally:
         plain.lab.ssh("docker", "service", "scale", f"{web}=1")
-    for _ in range(30):
+    for _attempt in range(30):
         try:
             assert plain.lab.ask("dev")["version"] == SECOND
             return
