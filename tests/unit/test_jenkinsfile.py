@@ -26,6 +26,7 @@ LAB_PIPELINE = ROOT / "tests" / "e2e" / "pipeline-steps.yml"
 # A step's `sh '...'` (or "...") whose command is a make; sh(script: 'make ...') too.
 MAKE_STEP = re.compile(r"""^\s*sh\s+(?P<quote>['"])(?P<command>make\s.*?)(?P=quote)\s*$""", re.MULTILINE)
 MAKE_SCRIPT = re.compile(r"""sh\(\s*script:\s*(?P<quote>['"])(?P<command>make\s.*?)(?P=quote)""")
+TEST_STAGES = re.compile(r"^TEST_STAGES\s*:?=(?P<stages>[^#\n]*)$", re.MULTILINE)
 RULE = re.compile(r"^(?P<target>[A-Za-z0-9_.-]+):(?![=:])(?P<prerequisites>[^=#\n]*)$", re.MULTILINE)
 # The variables that choose what a step acts on; the rest (VERSION,
 # INVENTORY, GIT_SHA) are the lab's own values there.
@@ -63,9 +64,10 @@ def lab_steps(items: list[list[str]]) -> list[Step]:
 
 
 def proved_by_make_test(makefile: str) -> set[str]:
-    """`test` and every target it depends on, however deep."""
+    """`test`, the stages its recipe runs (TEST_STAGES) and every target they depend on, however deep."""
     rules = {m["target"]: m["prerequisites"].replace("|", " ").split() for m in RULE.finditer(makefile)}
-    proved, todo = set(), ["test"]
+    stages = TEST_STAGES.search(makefile)
+    proved, todo = set(), ["test", *(stages["stages"].split() if stages else [])]
     while todo:
         target = todo.pop()
         if target not in proved:
@@ -143,3 +145,8 @@ def test_the_comparison_sees_a_difference(jenkinsfile: list[str], lab: list[list
 def test_make_test_proves_unit_and_lint() -> None:
     makefile = "venv-test: .venv/.test\nunit: venv-test\nlint: venv-test\ntest: unit lint | venv\nother: x\n"
     assert proved_by_make_test(makefile) == {"test", "unit", "lint", "venv-test", ".venv/.test", "venv"}
+
+
+def test_make_test_proves_the_stages_its_recipe_runs() -> None:
+    makefile = "venv-test: .venv/.test\nunit: venv-test\nlint: venv-test\nTEST_STAGES := unit lint\ntest:\nother: x\n"
+    assert proved_by_make_test(makefile) == {"test", "unit", "lint", "venv-test", ".venv/.test"}
