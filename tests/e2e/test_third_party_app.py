@@ -200,7 +200,8 @@ def connect(plain: App, source: str, address: str, *ports: int) -> dict[int, str
 def registry_address(lab: Lab) -> tuple[str, int]:
     described = run([tool("ansible"), "-i", str(lab.inventory), "swarm_managers[0]", "-m", "ansible.builtin.debug",
                      "-a", "var=drover_registry"], timeout=300)
-    found = re.search(r'"drover_registry":\s*"([^"]+):(\d+)"', described.stdout)
+    # The controller's stdout callback may print JSON ("drover_registry": "h:p") or YAML (drover_registry: h:p).
+    found = re.search(r'"?drover_registry"?:\s*"?([^"\s:]+):(\d+)"?', described.stdout)
     assert found, described
     return found.group(1), int(found.group(2))
 
