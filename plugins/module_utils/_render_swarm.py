@@ -101,7 +101,9 @@ RETRY_INITIAL_INTERVAL = 0.1
 DEFAULT_DRAIN = 15.0
 # Where an injected health probe (a static busybox from the node, bind-mounted)
 # appears in the container, and its start period: failures in it do not count.
-PROBE_TARGET = "/run/drover/probe"
+# busybox picks its applet from its own name unless that name is busybox
+# ("probe wget" answered "probe: applet not found" in the lab).
+PROBE_TARGET = "/run/drover/busybox"
 PROBE_START_PERIOD = 10.0
 PROBE_RETRIES = 3
 # Ignored by a process that has no handler for it (and by every PID 1): the task

@@ -95,13 +95,13 @@ def test_routed_without_healthcheck_drains_and_updates_on_the_edges_time(tmp_pat
 def test_the_health_probe(tmp_path: Path) -> None:
     service = app(render_app(tmp_path, PLAIN, {**ROUTED, "health_path": "/up"}, health_probe=PROBE))
     assert service["healthcheck"] == {
-        "test": ["CMD", "/run/drover/probe", "wget", "-q", "-T", "2", "-O", "/dev/null", "http://127.0.0.1:8000/up"],
+        "test": ["CMD", "/run/drover/busybox", "wget", "-q", "-T", "2", "-O", "/dev/null", "http://127.0.0.1:8000/up"],
         "interval": "2s",
         "timeout": "3s",
         "start_period": "10s",
         "retries": 3,
     }
-    assert service["volumes"] == [{"type": "bind", "source": PROBE, "target": "/run/drover/probe", "read_only": True}]
+    assert service["volumes"] == [{"type": "bind", "source": PROBE, "target": "/run/drover/busybox", "read_only": True}]
     # Swarm watches the new task as long as the probe needs to fail it: 10s + 3 x 2s.
     assert service["deploy"]["update_config"]["monitor"] == "16s"
 
