@@ -155,6 +155,23 @@ options:
       - With O(target=kubernetes), the Ingress annotation
         C(traefik.ingress.kubernetes.io/router.tls.certresolver).
     type: str
+  edge_check_interval:
+    description:
+      - Seconds between the edge's active health checks of a routed service
+        (Traefik's C(loadbalancer.healthcheck.interval)); the update timing
+        of routed services without a healthcheck is derived from it.
+      - Swarm only.
+    type: float
+    default: 2.0
+  health_probe:
+    description:
+      - Path, on every node, of a static busybox (Debian's C(busybox-static)
+        installs C(/bin/busybox)). Set, a routed service without a
+        healthcheck gets one that fetches its health path with the probe,
+        bind-mounted read-only, so Swarm starts its traffic and stops the old
+        task only once the new one answers. Empty, no healthcheck is added.
+      - Swarm only.
+    type: str
   strict_environments:
     description:
       - Environments whose images must carry a version tag or a digest; an
