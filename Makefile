@@ -101,7 +101,7 @@ molecule-lab: venv-test engine
 	status=0; \
 	{ molecule converge -s lab \
 	  && molecule idempotence -s lab \
-	  && DROVER_E2E_INVENTORY=$(CURDIR)/inventories/lab pytest -q -p no:cacheprovider --durations=0 tests/e2e \
+	  && DROVER_E2E_INVENTORY=$(CURDIR)/inventories/lab pytest -q -p no:cacheprovider --durations=0 -m 'not slow' tests/e2e \
 	  && ansible-playbook -i inventories/lab molecule/swarm/stack.yml \
 	  && molecule verify -s lab; } || status=$$?; \
 	molecule destroy -s lab; \

@@ -34,6 +34,7 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan i
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
     DEFAULT_EDGE_ENTRYPOINT,
     DEFAULT_EDGE_NETWORK,
+    EDGE_CHECK_INTERVAL,
     ENDPOINT_MODES,
     SwarmOptions,
     default_stack_name,
@@ -54,6 +55,8 @@ ARGUMENT_SPEC: dict[str, Any] = dict(
     edge_network=dict(type="str", default=DEFAULT_EDGE_NETWORK),
     edge_entrypoint=dict(type="str", default=DEFAULT_EDGE_ENTRYPOINT),
     edge_certresolver=dict(type="str"),
+    edge_check_interval=dict(type="float", default=EDGE_CHECK_INTERVAL),
+    health_probe=dict(type="str"),
     strict_environments=dict(type="list", elements="str", default=list(DEFAULT_STRICT_ENVIRONMENTS)),
     allow=dict(type="list", elements="str", default=[]),
     # kubernetes only
@@ -97,6 +100,8 @@ def render(params: Mapping[str, Any], compose_file: str) -> dict[str, Any]:
         edge_network=params.get("edge_network") or None,
         edge_entrypoint=params.get("edge_entrypoint") or DEFAULT_EDGE_ENTRYPOINT,
         edge_certresolver=params.get("edge_certresolver") or None,
+        edge_check_interval=float(params.get("edge_check_interval") or EDGE_CHECK_INTERVAL),
+        health_probe=params.get("health_probe") or None,
         strict_environments=tuple(params.get("strict_environments") or ()),
         allow=tuple(params.get("allow") or ()),
     )

@@ -160,6 +160,15 @@ class NetworkAttachment:
 
 
 @dataclass
+class RouteOptions:
+    """How the edge routes to a service (overlay health_path, retry, drain); None: the target's default."""
+
+    health_path: str | None = None
+    retry: int | None = None
+    drain: float | None = None
+
+
+@dataclass
 class Service:
     name: str
     image: str | None = None
@@ -181,6 +190,7 @@ class Service:
     service_labels: dict[str, str] = field(default_factory=dict)
     domain: str | None = None
     port: int | None = None
+    route: RouteOptions = field(default_factory=RouteOptions)
     configs: list[FileRef] = field(default_factory=list)
     secrets: list[FileRef] = field(default_factory=list)
     # Empty: the app's default network.

@@ -18,6 +18,10 @@ The overlay (a mapping, usually inventory variables; every key optional but
         domain: shop.example.com # routed through the edge
         port: 8000               # container port the edge sends to; default: the only
                                  # port the service publishes or exposes
+        health_path: /healthz    # the edge's active health check (default /)
+        retry: 3                 # the edge's retries of a request that found no server (0: none)
+        drain: 15s               # a task leaving keeps serving this long (default: 15s for a
+                                 # routed service without a healthcheck; 0: Swarm's own stop)
         resources: {limits: {cpus: "0.5", memory: 128M}, reservations: {memory: 64M}}
         environment: {LOG_LEVEL: debug, DEBUG_TOOLBAR: null}   # null removes a variable
         placement:
@@ -44,9 +48,11 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     MODES,
     NODE_ARCHES,
     NODE_CLASSES,
+    AppDefinitionError,
     OverlayError,
     Placement,
     Port,
+    RouteOptions,
     Service,
     parse_image,
 )
@@ -61,6 +67,7 @@ from ansible_collections.drover.platform.plugins.module_utils._compose_values im
     _scalar_text,
     _string_list,
     _unknown_keys,
+    parse_duration,
     update_resources,
 )
 
@@ -74,8 +81,22 @@ _DOMAIN = re.compile(
 
 _OVERLAY_KEYS = ("environment", "profiles", "env_files", "variables", "services", "secrets", "configs", "allow")
 _SERVICE_OVERLAY_KEYS = (
-    "image", "replicas", "mode", "domain", "port", "ports", "resources", "environment", "placement",
+    "image",
+    "replicas",
+    "mode",
+    "domain",
+    "port",
+    "ports",
+    "resources",
+    "environment",
+    "placement",
+    "health_path",
+    "retry",
+    "drain",
 )
+# Keys that only mean something for a service the edge routes to.
+_ROUTE_OVERLAY_KEYS = ("port", "health_path", "retry", "drain")
+_HEALTH_PATH = re.compile(r"/[\x21-\x7e]*")
 _PLACEMENT_OVERLAY_KEYS = ("class", "arch", "labels", "constraints", "max_replicas_per_node")
 
 
@@ -93,6 +114,9 @@ class ServiceOverlay:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     environment: dict[str, str | None] = field(default_factory=dict)
     placement: Placement | None = None
+    health_path: str | None = None
+    retry: int | None = None
+    drain: float | None = None
 
 
 @dataclass
@@ -163,10 +187,25 @@ def _service_overlay(name: str, value: Any) -> ServiceOverlay:
         if not isinstance(domain, str) or not _DOMAIN.fullmatch(domain):
             raise OverlayError(f"{where}.domain must be a host name such as shop.example.com, not {domain!r}")
         overlay.domain = domain.lower()
+    for key in _ROUTE_OVERLAY_KEYS:
+        if data.get(key) is not None and overlay.domain is None:
+            raise OverlayError(f"{where}.{key} is about how the edge routes to the service; it needs a domain")
     if data.get("port") is not None:
         overlay.port = _port_number(data["port"], f"{where}.port")
-        if overlay.domain is None:
-            raise OverlayError(f"{where}.port is the port the edge routes to; it needs a domain")
+    if data.get("health_path") is not None:
+        path = data["health_path"]
+        if not isinstance(path, str) or not _HEALTH_PATH.fullmatch(path):
+            raise OverlayError(f"{where}.health_path must be a URL path such as /healthz, not {path!r}")
+        overlay.health_path = path
+    if data.get("retry") is not None:
+        overlay.retry = _int(data["retry"], f"{where}.retry")
+    if data.get("drain") is not None:
+        try:
+            overlay.drain = parse_duration(data["drain"], f"{where}.drain")
+        except AppDefinitionError as error:
+            raise OverlayError(str(error)) from None
+        if overlay.drain < 0:
+            raise OverlayError(f"{where}.drain must not be negative")
     if "ports" in data:
         items = data["ports"] if data["ports"] is not None else []
         if not isinstance(items, list):
@@ -258,6 +297,7 @@ def _apply_overlay(service: Service, overlay: ServiceOverlay) -> None:
     if overlay.domain is not None:
         service.domain = overlay.domain
         service.port = overlay.port if overlay.port is not None else _routed_port(service)
+        service.route = RouteOptions(health_path=overlay.health_path, retry=overlay.retry, drain=overlay.drain)
 
 
 def _routed_port(service: Service) -> int:

@@ -24,7 +24,20 @@ What it adds, per service:
   IPVS, as in the lab), unless the Compose file says dnsrr; with dnsrr every
   published port is published in host mode.
 * routed services (a domain in the overlay): Traefik v3 Swarm provider labels
-  on `deploy.labels`, and the edge's external overlay network.
+  on `deploy.labels`, and the edge's external overlay network. Every routed
+  service gets the edge's active health check on a path (overlay
+  `health_path`, default `/`, every `edge_check_interval`) and a retry
+  middleware (overlay `retry` attempts, default 3) for requests that found a
+  server gone or not yet listening.
+* routed services without a healthcheck (Swarm cannot tell when they are
+  ready, and they usually do not drain): start-first updates with a monitor
+  and delay derived from the edge's check interval, and a drain (overlay
+  `drain`, default DEFAULT_DRAIN): the stop signal becomes one the process
+  ignores (DRAIN_SIGNAL), so a task leaving keeps answering for the drain
+  while the edge drops it, then is killed at its stop_grace_period.
+* in a strict environment, a published port is a report item
+  (`ports.published`): the firewall drops published ports it does not allow,
+  and a port opened by accident (a database's) must be named to pass.
 * `$` doubled in every string the docker CLI interpolates, so that values
   arrive as the model holds them.
 """
@@ -74,6 +87,28 @@ ENDPOINT_MODES = ("vip", "dnsrr")
 DEFAULT_EDGE_NETWORK = "drover-edge"
 DEFAULT_EDGE_ENTRYPOINT = "websecure"
 MIN_MONITOR = 10.0
+# The edge's active health check: how often (the edge role's refresh is as
+# short), how long one may take, and the path when the overlay names none.
+EDGE_CHECK_INTERVAL = 2.0
+EDGE_CHECK_TIMEOUT = 1.0
+DEFAULT_HEALTH_PATH = "/"
+# Checks the edge makes of a new task before Swarm's monitor gives up watching it.
+EDGE_CHECKS_MONITORED = 5
+DEFAULT_RETRY_ATTEMPTS = 3
+RETRY_INITIAL_INTERVAL = 0.1
+# A leaving task's drain: long enough for the edge to see a replacement (or a
+# rollback's) and drop the leaving one (see drain_seconds).
+DEFAULT_DRAIN = 15.0
+# Where an injected health probe (a static busybox from the node, bind-mounted)
+# appears in the container, and its start period: failures in it do not count.
+# busybox picks its applet from its own name unless that name is busybox
+# ("probe wget" answered "probe: applet not found" in the lab).
+PROBE_TARGET = "/run/drover/busybox"
+PROBE_START_PERIOD = 10.0
+PROBE_RETRIES = 3
+# Ignored by a process that has no handler for it (and by every PID 1): the task
+# runs on until Docker kills it at the end of its stop_grace_period.
+DRAIN_SIGNAL = "SIGURG"
 RESTART_DELAY = 5.0
 JOB_MAX_ATTEMPTS = 3
 # Docker's healthcheck defaults, which the monitor period must outlast.
@@ -154,6 +189,10 @@ class SwarmOptions:
     edge_network: str | None = DEFAULT_EDGE_NETWORK
     edge_entrypoint: str = DEFAULT_EDGE_ENTRYPOINT
     edge_certresolver: str | None = None
+    edge_check_interval: float = EDGE_CHECK_INTERVAL
+    # A static busybox on every node (Debian's busybox-static: /bin/busybox); set,
+    # routed services without a healthcheck get one that fetches their health path with it.
+    health_probe: str | None = None
     strict_environments: tuple[str, ...] = DEFAULT_STRICT_ENVIRONMENTS
     allow: tuple[str, ...] = ()
 
@@ -209,9 +248,88 @@ def traefik_labels(stack: str, service: Service, options: SwarmOptions) -> dict[
     }
     if options.edge_certresolver:
         labels[f"{router}.tls.certresolver"] = options.edge_certresolver
+    attempts = DEFAULT_RETRY_ATTEMPTS if service.route.retry is None else service.route.retry
+    if attempts:
+        retry = f"{name}-retry"
+        labels[f"traefik.http.middlewares.{retry}.retry.attempts"] = str(attempts)
+        labels[f"traefik.http.middlewares.{retry}.retry.initialinterval"] = format_duration(RETRY_INITIAL_INTERVAL)
+        labels[f"{router}.middlewares"] = f"{retry}@swarm"
     labels[f"{router}.service"] = name
-    labels[f"traefik.http.services.{name}.loadbalancer.server.port"] = str(service.port)
+    balancer = f"traefik.http.services.{name}.loadbalancer"
+    labels[f"{balancer}.server.port"] = str(service.port)
+    labels[f"{balancer}.healthcheck.path"] = service.route.health_path or DEFAULT_HEALTH_PATH
+    labels[f"{balancer}.healthcheck.interval"] = format_duration(options.edge_check_interval)
+    labels[f"{balancer}.healthcheck.timeout"] = format_duration(min(EDGE_CHECK_TIMEOUT, options.edge_check_interval))
     return labels
+
+
+def has_healthcheck(service: Service) -> bool:
+    check = service.healthcheck
+    return check is not None and not check.disabled and bool(check.test)
+
+
+def drain_seconds(service: Service) -> float:
+    """How long a leaving task of the service keeps serving (0: no drain, Swarm's own stop).
+
+    The overlay's `drain`, else DEFAULT_DRAIN for a routed service without a
+    healthcheck (a Compose file that has one is taken to stop cleanly).
+    """
+    if not service.routed:
+        return 0.0
+    if service.route.drain is not None:
+        return service.route.drain
+    return 0.0 if has_healthcheck(service) else DEFAULT_DRAIN
+
+
+def probe_healthcheck(service: Service, options: SwarmOptions) -> Healthcheck | None:
+    """The healthcheck a routed service without one gets when the nodes have a probe: its health path, over HTTP.
+
+    Swarm then starts a new task's traffic (the edge lists running tasks only)
+    and stops the old task only once the new one answers, and rolls back one
+    that never does.
+    """
+    if not (options.health_probe and service.routed and service.mode != "job") or service.healthcheck is not None:
+        return None
+    url = f"http://127.0.0.1:{service.port}{service.route.health_path or DEFAULT_HEALTH_PATH}"
+    interval = options.edge_check_interval
+    return Healthcheck(
+        test=["CMD", PROBE_TARGET, "wget", "-q", "-T", str(max(1, round(interval))), "-O", "/dev/null", url],
+        interval=interval,
+        timeout=interval + EDGE_CHECK_TIMEOUT,
+        retries=PROBE_RETRIES,
+        start_period=PROBE_START_PERIOD,
+    )
+
+
+def _drain(service: Service, rendered: dict[str, Any], report: ConversionReport) -> None:
+    drain = drain_seconds(service)
+    if not drain:
+        return
+    if "stop_signal" in service.options:
+        if service.route.drain is not None:
+            report.add(
+                service.name,
+                "drain",
+                f"the Compose file sets stop_signal {service.options['stop_signal']}, so the drain of "
+                f"{format_duration(drain)} (which replaces the stop signal) is left out",
+            )
+        return
+    rendered["stop_signal"] = DRAIN_SIGNAL
+    rendered["stop_grace_period"] = format_duration(max(drain, service.stop_grace_period or 0.0))
+
+
+def _published_ports(service: Service, app: App, options: SwarmOptions, report: ConversionReport) -> None:
+    if app.environment not in options.strict_environments:
+        return
+    for port in service.ports:
+        published = "a port Docker picks" if port.published is None else f"port {port.published}"
+        report.add(
+            service.name,
+            "ports.published",
+            f"{published} ({port.protocol}, to container port {port.target}) is published on the nodes, outside "
+            f"the edge, in strict environment {app.environment}; the hosts' firewall drops it unless it is in "
+            "hardening_firewall_published_ports. Publish none (overlay ports: []) or route it through the edge",
+        )
 
 
 def placement_constraints(placement: Placement) -> list[str]:
@@ -231,6 +349,17 @@ def placement_constraints(placement: Placement) -> list[str]:
             constraints.extend(f"node.labels.{label}!={value}" for value in known if value not in wanted)
     constraints.extend(f"node.labels.{key}=={value}" for key, value in placement.node_labels.items())
     return list(dict.fromkeys(constraints))
+
+
+def edge_update_timing(options: SwarmOptions) -> tuple[float, float]:
+    """(monitor, delay) of a routed service without a healthcheck, from the edge's check interval.
+
+    Swarm watches a new task for EDGE_CHECKS_MONITORED of the edge's checks (at
+    least MIN_MONITOR), and waits two checks between tasks, so that the edge has
+    found the new one healthy before the next old one leaves.
+    """
+    interval = options.edge_check_interval
+    return max(MIN_MONITOR, EDGE_CHECKS_MONITORED * interval), 2 * interval
 
 
 def update_monitor(healthcheck: Healthcheck | None) -> float:
@@ -458,15 +587,20 @@ def _deploy(
     # must never run at once: such a service stops its old task first, unless
     # the Compose file says otherwise.
     order = "stop-first" if any(m.type == "volume" and not m.read_only for m in service.mounts) else "start-first"
-    update = _update_config(
-        service.update,
-        {
-            "parallelism": 1,
-            "order": order,
-            "failure_action": "rollback",
-            "monitor": format_duration(update_monitor(service.healthcheck)),
-        },
-    )
+    defaults: dict[str, Any] = {
+        "parallelism": 1,
+        "order": order,
+        "failure_action": "rollback",
+        "monitor": format_duration(update_monitor(service.healthcheck)),
+    }
+    if service.routed and not has_healthcheck(service):
+        monitor, delay = edge_update_timing(options)
+        probe = probe_healthcheck(service, options)
+        if probe is not None:
+            monitor = max(monitor, update_monitor(probe))
+        defaults["monitor"] = format_duration(monitor)
+        defaults["delay"] = format_duration(delay)
+    update = _update_config(service.update, defaults)
     rollback = _update_config(service.rollback, {"parallelism": 0, "order": order})
     if host_ports and "start-first" in (update.get("order"), rollback.get("order")):
         published = sorted(set(host_ports))
@@ -506,7 +640,7 @@ def _extra_hosts(value: Any) -> list[str]:
 
 
 def _service(
-    service: Service, options: SwarmOptions, stack: str, edge_key: str, report: ConversionReport
+    app: App, service: Service, options: SwarmOptions, stack: str, edge_key: str, report: ConversionReport
 ) -> dict[str, Any]:
     name = service.name
     report.add_unbuilt_and_unordered(service, "Swarm", "services")
@@ -526,11 +660,19 @@ def _service(
         rendered["stop_grace_period"] = format_duration(service.stop_grace_period)
     if service.healthcheck is not None:
         rendered["healthcheck"] = _healthcheck(service.healthcheck, report, name)
+    probe = probe_healthcheck(service, options)
+    if probe is not None:
+        rendered["healthcheck"] = _healthcheck(probe, report, name)
+    if service.mode != "job":
+        _drain(service, rendered, report)
+    _published_ports(service, app, options, report)
     endpoint_mode = "dnsrr" if "dnsrr" in (options.endpoint_mode, service.endpoint_mode) else "vip"
     ports, host_ports = _ports(service, endpoint_mode, report)
     if ports:
         rendered["ports"] = ports
     mounts = [mount for mount in (_mount(m, report, name) for m in service.mounts) if mount is not None]
+    if probe is not None:
+        mounts.append({"type": "bind", "source": options.health_probe, "target": PROBE_TARGET, "read_only": True})
     if mounts:
         rendered["volumes"] = mounts
     for kind in ("configs", "secrets"):
@@ -552,6 +694,10 @@ def _check_options(app: App, options: SwarmOptions) -> None:
         )
     if options.endpoint_mode not in ENDPOINT_MODES:
         raise RenderError(f"endpoint_mode must be vip or dnsrr, not {options.endpoint_mode!r}")
+    if not options.edge_check_interval > 0:
+        raise RenderError(
+            f"edge_check_interval must be a positive number of seconds, not {options.edge_check_interval!r}"
+        )
     routed = [service for service in app.services.values() if service.routed]
     if routed and not options.edge_network:
         names = ", ".join(f"{service.name} ({service.domain})" for service in routed)
@@ -588,7 +734,9 @@ def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
             f"external with name {edge_key}"
         )
 
-    services = {name: _service(service, options, stack, edge_key, report) for name, service in app.services.items()}
+    services = {
+        name: _service(app, service, options, stack, edge_key, report) for name, service in app.services.items()
+    }
     definition: dict[str, Any] = {"version": COMPOSE_VERSION, "services": services}
 
     networks = {key: _top_level_network(app, key, report) for key in app.networks}

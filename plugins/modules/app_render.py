@@ -155,6 +155,23 @@ options:
       - With O(target=kubernetes), the Ingress annotation
         C(traefik.ingress.kubernetes.io/router.tls.certresolver).
     type: str
+  edge_check_interval:
+    description:
+      - Seconds between the edge's active health checks of a routed service
+        (Traefik's C(loadbalancer.healthcheck.interval)); the update timing
+        of routed services without a healthcheck is derived from it.
+      - Swarm only.
+    type: float
+    default: 2.0
+  health_probe:
+    description:
+      - Path, on every node, of a static busybox (Debian's C(busybox-static)
+        installs C(/bin/busybox)). Set, a routed service without a
+        healthcheck gets one that fetches its health path with the probe,
+        bind-mounted read-only, so Swarm starts its traffic and stops the old
+        task only once the new one answers. Empty, no healthcheck is added.
+      - Swarm only.
+    type: str
   strict_environments:
     description:
       - Environments whose images must carry a version tag or a digest; an
@@ -300,6 +317,9 @@ EXAMPLES = r"""
           image: registry.lab:5000/demo/web@sha256:0d5b0ab9fd0ea4c2bc60d3b4ec1c2f3d3d0d1a2c7bd9a38e4c3f1c4b2a1e0f9d
           replicas: 2
           domain: demo.example.com
+          # Reached through the edge: no port of its own in prod.
+          ports: []
+          port: 8000
           resources: {limits: {cpus: "0.5", memory: 128M}}
         worker:
           image: registry.lab:5000/demo/worker@sha256:5f1e3c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f

@@ -476,8 +476,14 @@ def edge_labels(
         f"traefik.http.routers.{router}.rule": f"Host(`{domain}`)",
         f"traefik.http.routers.{router}.entrypoints": entrypoint,
         f"traefik.http.routers.{router}.tls": "true",
+        f"traefik.http.middlewares.{router}-retry.retry.attempts": "3",
+        f"traefik.http.middlewares.{router}-retry.retry.initialinterval": "100ms",
+        f"traefik.http.routers.{router}.middlewares": f"{router}-retry@swarm",
         f"traefik.http.routers.{router}.service": router,
         f"traefik.http.services.{router}.loadbalancer.server.port": port,
+        f"traefik.http.services.{router}.loadbalancer.healthcheck.path": "/",
+        f"traefik.http.services.{router}.loadbalancer.healthcheck.interval": "2s",
+        f"traefik.http.services.{router}.loadbalancer.healthcheck.timeout": "1s",
     }
 
 
