@@ -76,35 +76,56 @@ arm64: venv engine
 # A scenario with an executable `available` runs only when it exits 0;
 # otherwise the one line it prints says why the scenario is skipped.
 # Scenarios in ON_LAB need no hosts of their own: they run on the lab
-# scenario's converged swarm (molecule-lab), and `molecule test -s NAME`
-# still runs each alone.
-ON_LAB := swarm
+# scenario's hosts (molecule-lab), and `molecule test -s NAME` still runs
+# each alone. Those in BESIDE_LAB have hosts on a network of their own and
+# run beside the lab scenario, started once its hosts are up.
+ON_LAB := host swarm
+BESIDE_LAB := swarm-ha
 
 molecule: venv-test engine
 	for scenario in $(SCENARIOS); do \
 	  if [ -x molecule/$$scenario/available ] && ! why=$$(molecule/$$scenario/available); then \
 	    echo "molecule $$scenario: skipped: $$why"; continue; \
 	  fi; \
-	  case " $(ON_LAB) " in *" $$scenario "*) \
-	    echo "molecule $$scenario: runs on the lab scenario's swarm (make molecule-lab)"; continue;; esac; \
+	  case " $(ON_LAB) $(BESIDE_LAB) " in *" $$scenario "*) \
+	    echo "molecule $$scenario: runs with the lab scenario (make molecule-lab)"; continue;; esac; \
 	  if [ "$$scenario" = lab ]; then $(MAKE) --no-print-directory molecule-lab; continue; fi; \
 	  molecule test -s $$scenario; \
 	done
 
-# The lab scenario, one converged lab for several suites: Molecule's
-# create, converge and idempotence, then the end-to-end tests (tests/e2e)
-# and the swarm scenario's swarm_stack lifecycle on that lab, then
-# Molecule's verify; destroy whatever happened.
+# The lab scenario, one set of lab hosts for several suites: Molecule's
+# create; the host scenario's converge, idempotence, --check --diff and
+# verify on those hosts (before site.yml, which then finds them
+# provisioned); the lab's converge and idempotence, the end-to-end tests
+# (tests/e2e), the swarm scenario's swarm_stack lifecycle, the lab's
+# verify; destroy whatever happened. The BESIDE_LAB scenarios run
+# meanwhile; their output is shown when they end, and their status counts.
 molecule-lab: venv-test engine
+	molecule destroy -s host
 	molecule destroy -s lab
 	molecule create -s lab
+	beside=$$(mktemp -d); trap 'rm -rf "$$beside"' EXIT; \
+	for scenario in $(BESIDE_LAB); do \
+	  { status=0; molecule test -s $$scenario >"$$beside/$$scenario.log" 2>&1 || status=$$?; \
+	    echo $$status >"$$beside/$$scenario.done"; } & \
+	done; \
 	status=0; \
-	{ molecule converge -s lab \
+	{ molecule converge -s host \
+	  && molecule idempotence -s host \
+	  && molecule side-effect -s host \
+	  && molecule verify -s host \
+	  && molecule converge -s lab \
 	  && molecule idempotence -s lab \
 	  && DROVER_E2E_INVENTORY=$(CURDIR)/inventories/lab pytest -q -p no:cacheprovider --durations=0 -m 'not slow' tests/e2e \
 	  && ansible-playbook -i inventories/lab molecule/swarm/stack.yml \
 	  && molecule verify -s lab; } || status=$$?; \
-	molecule destroy -s lab; \
+	molecule destroy -s host; molecule destroy -s lab; \
+	wait; \
+	for scenario in $(BESIDE_LAB); do \
+	  cat "$$beside/$$scenario.log"; read -r done <"$$beside/$$scenario.done"; \
+	  if [ "$$done" -eq 0 ]; then echo "molecule $$scenario: passed (beside the lab scenario)"; \
+	  else echo "molecule $$scenario: FAILED (exit $$done, beside the lab scenario)"; status=1; fi; \
+	done; \
 	exit $$status
 
 # In this order, each stage's time printed (the 30-minute budget is read off
