@@ -106,6 +106,35 @@ class Fleet:
             raise LabError(f"the {self.name} fleet on {self.network} could not be torn down: {done}")
 
 
+# The lab's arm64 Debian (debootstrap --arch arm64) as an image that says it is arm64: `docker import`
+# on Engine 20.10 records the engine's own architecture, and the legacy builder's --platform linux/arm64
+# then refuses it as a base. Rebuilt FROM scratch with --platform, it carries its platform.
+ARM64_ROOTFS_IMAGE = "drover-lab/debian-base:bookworm-arm64"
+ARM64_BASE_IMAGE = "drover-lab/debian-base:bookworm-linux-arm64"
+
+
+def arm64_base() -> None:
+    """ARM64_BASE_IMAGE on this machine's engine, made from ARM64_ROOTFS_IMAGE when missing."""
+    if run(["docker", "image", "inspect", ARM64_BASE_IMAGE], timeout=60).rc == 0:
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="drover-arm64-") as folder:
+        created = run(["docker", "create", ARM64_ROOTFS_IMAGE, "true"], timeout=120)
+        if created.rc != 0:
+            raise LabError(f"no arm64 Debian image to start from ({ARM64_ROOTFS_IMAGE}): {created}")
+        container = created.stdout.strip()
+        try:
+            exported = run(["docker", "export", container, "-o", f"{folder}/rootfs.tar"], timeout=600)
+        finally:
+            run(["docker", "rm", container], timeout=120)
+        Path(folder, "Dockerfile").write_text('FROM scratch\nADD rootfs.tar /\nCMD ["bash"]\n')
+        built = run(["docker", "build", "-q", "--platform", "linux/arm64", "-t", ARM64_BASE_IMAGE, folder],
+                    timeout=900, DOCKER_BUILDKIT="0")
+        if exported.rc != 0 or built.rc != 0:
+            raise LabError(f"the arm64 base image could not be made: {exported if exported.rc else built}")
+
+
 if __name__ == "__main__":
     import sys
 
