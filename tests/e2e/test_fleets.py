@@ -116,8 +116,8 @@ def test_preprod_builds_one_manifest_list_for_amd64_and_arm64(fleets: tuple[Lab,
     deployed = preprod.playbook(DEPLOY_PLAYBOOK, *extra_vars(env="preprod", version=V1))
     assert deployed.rc == 0, deployed
     FIGURES["preprod_deploy_2arch_s"] = deployed.seconds
-    FIGURES["build_2arch_s"] = seconds(r"built 6 images \(linux/amd64, linux/arm64\) and 3 manifest lists in ([\d.]+) s",
-                                       deployed.output)
+    FIGURES["build_2arch_s"] = seconds(
+        r"built 6 images \(linux/amd64, linux/arm64\) and 3 manifest lists in ([\d.]+) s", deployed.output)
     running = preprod.running_images("preprod")
     web = running["web"].split("@")[0]
     listed = json.loads(preprod.ssh("docker", "manifest", "inspect", f"{web}:{V1}").stdout)
