@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, drover.platform developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Releases across two fleets of their own (tests/e2e/fleets.py): preprod (2 hosts) and prod (3 hosts), each with
-its own swarm, registry, edge and CA; prod's engines trust only prod's registry, and prod declares an arm64 node.
+"""Releases across two fleets of their own (tests/e2e/fleets.py): preprod (2 hosts) and prod (2 hosts; 3 with
+DROVER_E2E_FLEET_PROD_HOSTS=3), each with its own swarm, registry, edge and CA; prod's engines trust only prod's
+registry, and prod declares an arm64 node.
 
 In this order, each test starting from where the one before left the fleets:
 
@@ -14,7 +15,7 @@ In this order, each test starting from where the one before left the fleets:
 6. a second release promoted, then prod rolled back one release: the first one's digests again;
 7. a release built for amd64 only is refused by prod's pin step, naming the image and arm64.
 
-Marked `fleets`, and skipped unless DROVER_E2E_FLEETS=1: it brings up two labs of its own (5 hosts).
+Marked `fleets`, and skipped unless DROVER_E2E_FLEETS=1: it brings up two labs of its own (4 hosts).
 """
 
 from __future__ import annotations
