@@ -118,9 +118,9 @@ def build_plan(
         except InvalidPlatform as error:
             raise BuildError(f"stack_build_platform_args: {error}") from error
         if key not in canonical:
+            built = ", ".join(canonical) or "only the build host's own"
             raise BuildError(
-                f"stack_build_platform_args has {given}, which stack_build_platforms does not build"
-                f" ({', '.join(canonical) or 'the build host’s own only'})"
+                f"stack_build_platform_args has {given}, which stack_build_platforms does not build ({built})"
             )
         by_platform[key] = {str(name): str(value) for name, value in (args or {}).items()}
     common = {str(name): str(value) for name, value in (build_args or {}).items()}

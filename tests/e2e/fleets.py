@@ -45,7 +45,7 @@ class Fleet:
 
     @classmethod
     def from_env(cls, name: str) -> Fleet:
-        network, _, subnet = os.environ.get(f"DROVER_E2E_FLEET_{name.upper()}", DEFAULTS[name]).partition(":")
+        network, subnet = os.environ.get(f"DROVER_E2E_FLEET_{name.upper()}", DEFAULTS[name]).split(":", 1)
         return cls(name, network, subnet)
 
     @property

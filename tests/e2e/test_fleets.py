@@ -92,9 +92,10 @@ def test_promoting_a_source_with_no_release_is_refused(fleets: tuple[Lab, Lab]) 
     assert prod.running_images("prod") == {}
 
 
-def test_a_dirty_app_folder_is_refused_and_a_given_version_needs_no_git(fleets: tuple[Lab, Lab],
-                                                                         tmp_path: Path) -> None:
-    preprod, _ = fleets
+def test_a_dirty_app_folder_is_refused_and_a_given_version_needs_no_git(
+    fleets: tuple[Lab, Lab], tmp_path: Path
+) -> None:
+    preprod = fleets[0]
     app = tmp_path / "demo"
     shutil.copytree(ROOT / "apps" / "demo", app)
     for argv in (["init", "-q"], ["add", "."], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "app"]):
@@ -113,7 +114,7 @@ def test_a_dirty_app_folder_is_refused_and_a_given_version_needs_no_git(fleets: 
 
 
 def test_preprod_builds_one_manifest_list_for_amd64_and_arm64(fleets: tuple[Lab, Lab]) -> None:
-    preprod, _ = fleets
+    preprod = fleets[0]
     deployed = preprod.playbook(DEPLOY_PLAYBOOK, *extra_vars(env="preprod", version=V1))
     assert deployed.rc == 0, deployed
     FIGURES["preprod_deploy_2arch_s"] = deployed.seconds
@@ -128,7 +129,7 @@ def test_preprod_builds_one_manifest_list_for_amd64_and_arm64(fleets: tuple[Lab,
 
 
 def test_the_arm64_image_runs_under_qemu_user_and_answers(fleets: tuple[Lab, Lab]) -> None:
-    preprod, _ = fleets
+    preprod = fleets[0]
     web = preprod.running_images("preprod")["web"].split("@")[0]
     image = f"{web}:{V1}-arm64"
     assert preprod.ssh("docker", "run", "--rm", "--platform", "linux/arm64", image, "uname", "-m").stdout.strip() \
@@ -139,7 +140,7 @@ def test_the_arm64_image_runs_under_qemu_user_and_answers(fleets: tuple[Lab, Lab
                 image)
     try:
         answer = ""
-        for _ in range(60):
+        for _attempt in range(60):
             asked = preprod.ssh("docker", "exec", name, "curl", "-fsS", "http://localhost:8000/healthz", check=False)
             if asked.rc == 0:
                 answer = asked.stdout
