@@ -48,8 +48,24 @@ BASE_IMAGES_PLAYBOOK = "tests/e2e/fleets/base-images.yml"
 FIGURES: dict[str, float] = {}
 
 
+class Fleets:
+    """The two fleets' labs, each described when a test first needs it (a reused preprod can be tested alone)."""
+
+    def __init__(self, *fleets: Fleet) -> None:
+        self._fleets = fleets
+        self._labs: dict[int, Lab] = {}
+
+    def __getitem__(self, index: int) -> Lab:
+        if index not in self._labs:
+            self._labs[index] = Lab.from_inventory(self._fleets[index].inventory)
+        return self._labs[index]
+
+    def __iter__(self) -> Iterator[Lab]:
+        return iter((self[0], self[1]))
+
+
 @pytest.fixture(scope="module")
-def fleets() -> Iterator[tuple[Lab, Lab]]:
+def fleets() -> Iterator[Fleets]:
     preprod, prod = Fleet.from_env("preprod"), Fleet.from_env("prod")
     reuse = os.environ.get("DROVER_E2E_FLEET_REUSE", "") not in ("", "0")
     try:
@@ -61,7 +77,7 @@ def fleets() -> Iterator[tuple[Lab, Lab]]:
         arm64_base()
         loaded = run(playbook_argv(preprod.inventory, BASE_IMAGES_PLAYBOOK))
         assert loaded.rc == 0, loaded
-        yield Lab.from_inventory(preprod.inventory), Lab.from_inventory(prod.inventory)
+        yield Fleets(preprod, prod)
     finally:
         print(f"figures: {json.dumps(FIGURES)}")
         if not reuse and os.environ.get("DROVER_E2E_KEEP", "") in ("", "0"):
@@ -84,7 +100,7 @@ def digests(images: dict[str, str]) -> dict[str, str]:
     return {service: image.split("@", 1)[1] for service, image in images.items()}
 
 
-def test_promoting_a_source_with_no_release_is_refused(fleets: tuple[Lab, Lab]) -> None:
+def test_promoting_a_source_with_no_release_is_refused(fleets: Fleets) -> None:
     preprod, prod = fleets
     refused = promote(prod, preprod)
     assert refused.rc != 0
@@ -93,7 +109,7 @@ def test_promoting_a_source_with_no_release_is_refused(fleets: tuple[Lab, Lab]) 
 
 
 def test_a_dirty_app_folder_is_refused_and_a_given_version_needs_no_git(
-    fleets: tuple[Lab, Lab], tmp_path: Path
+    fleets: Fleets, tmp_path: Path
 ) -> None:
     preprod = fleets[0]
     app = tmp_path / "demo"
@@ -113,7 +129,7 @@ def test_a_dirty_app_folder_is_refused_and_a_given_version_needs_no_git(
     assert "no version given" not in given.output and "uncommitted changes" not in given.output, given
 
 
-def test_preprod_builds_one_manifest_list_for_amd64_and_arm64(fleets: tuple[Lab, Lab]) -> None:
+def test_preprod_builds_one_manifest_list_for_amd64_and_arm64(fleets: Fleets) -> None:
     preprod = fleets[0]
     deployed = preprod.playbook(DEPLOY_PLAYBOOK, *extra_vars(env="preprod", version=V1))
     assert deployed.rc == 0, deployed
@@ -128,7 +144,7 @@ def test_preprod_builds_one_manifest_list_for_amd64_and_arm64(fleets: tuple[Lab,
     assert preprod.ask("preprod")["version"] == V1
 
 
-def test_the_arm64_image_runs_under_qemu_user_and_answers(fleets: tuple[Lab, Lab]) -> None:
+def test_the_arm64_image_runs_under_qemu_user_and_answers(fleets: Fleets) -> None:
     preprod = fleets[0]
     web = preprod.running_images("preprod")["web"].split("@")[0]
     image = f"{web}:{V1}-arm64"
@@ -152,7 +168,7 @@ def test_the_arm64_image_runs_under_qemu_user_and_answers(fleets: tuple[Lab, Lab
         preprod.ssh("docker", "rm", "-f", name, check=False)
 
 
-def test_promotion_across_fleets_copies_the_digests_unchanged(fleets: tuple[Lab, Lab]) -> None:
+def test_promotion_across_fleets_copies_the_digests_unchanged(fleets: Fleets) -> None:
     preprod, prod = fleets
     promoted = promote(prod, preprod)
     assert promoted.rc == 0, promoted
@@ -172,7 +188,7 @@ def test_promotion_across_fleets_copies_the_digests_unchanged(fleets: tuple[Lab,
     assert pulled.rc != 0, pulled
 
 
-def test_prod_rolls_back_one_release_across_fleets(fleets: tuple[Lab, Lab]) -> None:
+def test_prod_rolls_back_one_release_across_fleets(fleets: Fleets) -> None:
     preprod, prod = fleets
     first = prod.ledger("prod")[-1]
     deployed = preprod.playbook(DEPLOY_PLAYBOOK, *extra_vars(env="preprod", version=V2))
@@ -190,7 +206,7 @@ def test_prod_rolls_back_one_release_across_fleets(fleets: tuple[Lab, Lab]) -> N
     assert digests(prod.running_images("prod")) == digests(first["images"])
 
 
-def test_prod_refuses_a_release_without_arm64(fleets: tuple[Lab, Lab]) -> None:
+def test_prod_refuses_a_release_without_arm64(fleets: Fleets) -> None:
     preprod, prod = fleets
     before = prod.ledger("prod")
     deployed = preprod.playbook(DEPLOY_PLAYBOOK, *extra_vars(env="preprod", version=V_AMD64_ONLY,
