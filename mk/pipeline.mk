@@ -4,6 +4,7 @@
 #   make deploy  ENV=dev VERSION=1.4.2         deploy an environment at a version
 #   make smoke   ENV=dev                       ask the environment through the edge
 #   make promote FROM=preprod TO=prod          deploy to TO the digests FROM runs
+#                [FROM_INVENTORY=inventories/preprod]  FROM's own fleet: its images copied into TO's registry
 #   make rollback ENV=prod [RELEASE=N]         back to release N (default: the one before)
 # INVENTORY defaults to inventories/<environment> (TO for promote); the lab
 # holds every environment in one: INVENTORY=inventories/lab. Each target logs
@@ -12,6 +13,7 @@
 ENV ?=
 FROM ?=
 TO ?=
+FROM_INVENTORY ?=
 RELEASE ?=
 INVENTORY ?=
 ANSIBLE_ARGS ?=
@@ -47,7 +49,8 @@ smoke: venv | $(LOG_DIR)
 promote: venv | $(LOG_DIR)
 	$(call pipeline_require,FROM)
 	$(call pipeline_require,TO)
-	$(call pipeline_playbook,$(TO)) playbooks/promote.yml -e 'from=$(FROM)' -e 'to=$(TO)'
+	$(call pipeline_playbook,$(TO)) playbooks/promote.yml -e 'from=$(FROM)' -e 'to=$(TO)' \
+	  $(if $(FROM_INVENTORY),-e 'from_inventory=$(FROM_INVENTORY)')
 
 rollback: venv | $(LOG_DIR)
 	$(call pipeline_require,ENV)

@@ -100,6 +100,20 @@ def release_promotion(
 
 
 @_filter
+def release_copies(
+    images: Mapping[str, str], source_registry: str, target_registry: str, version: str
+) -> dict[str, Any]:
+    return _release.promotion_copies(
+        images, source_registry=str(source_registry), target_registry=str(target_registry), version=str(version)
+    )
+
+
+@_filter
+def release_copy_problem(copies: Sequence[Mapping[str, str]], resolved: Mapping[str, str]) -> str:
+    return _release.copied_digests_problem(copies, resolved)
+
+
+@_filter
 def release_running(listed: Sequence[Any], stack: str = "") -> dict[str, str]:
     if all(isinstance(item, str) for item in listed):
         return _release.swarm_running(listed, stack=str(stack))
@@ -127,6 +141,8 @@ class FilterModule:
             "release_rollback": release_rollback,
             "release_promotion": release_promotion,
             "release_running": release_running,
+            "release_copies": release_copies,
+            "release_copy_problem": release_copy_problem,
             "release_ledger_summary": release_ledger_summary,
             "release_architectures": release_architectures,
         }

@@ -310,3 +310,66 @@ def node_architectures(listed: Mapping[str, Any]) -> list[str]:
     if not found:
         raise ReleaseError("the cluster reports no node")
     return sorted(found)
+
+
+def _split_registry(image: str) -> tuple[str, str, str]:
+    """(registry, repository, digest) of registry/repository[:tag]@sha256:..., the digest required."""
+    repository, digest = _image_key(image)
+    registry, slash, path = repository.partition("/")
+    if not slash or not digest or not ("." in registry or ":" in registry or registry == "localhost"):
+        raise ReleaseError(f"{image!r} is not an image of a registry pinned by digest (host[:port]/repo@sha256:...)")
+    return registry, path, digest
+
+
+def promotion_copies(
+    images: Mapping[str, str], *, source_registry: str, target_registry: str, version: str
+) -> dict[str, Any]:
+    """The copies a promotion across registries makes, and the images the target then deploys.
+
+    images are the source release's ({service: <source registry>/repo@digest}). Each is copied to the target's
+    registry under the same repository, tagged with the release's version, and deployed there by the same digest:
+    copies (service, source, destination, digest) and images ({service: <target registry>/repo@digest}). With one
+    registry for both (environments of one fleet) nothing is copied. An image the source took from another
+    registry (a public one) is copied too: prod pulls only from its own.
+    """
+    if not source_registry or not target_registry:
+        raise ReleaseError("a promotion needs the source's and the target's registry (host:port)")
+    copies: list[dict[str, str]] = []
+    pinned: dict[str, str] = {}
+    for service in sorted(images):
+        registry, repository, digest = _split_registry(str(images[service]))
+        if registry != source_registry and registry != target_registry:
+            raise ReleaseError(
+                f"{service} runs {images[service]}, which is in neither the source's registry ({source_registry})"
+                f" nor the target's ({target_registry})"
+            )
+        pinned[service] = f"{target_registry}/{repository}@{digest}"
+        if registry != target_registry:
+            copies.append({
+                "service": service,
+                "source": f"{registry}/{repository}@{digest}",
+                "destination": f"{target_registry}/{repository}:{version}",
+                "digest": digest,
+            })
+    return {"copies": copies, "images": pinned}
+
+
+def copied_digests_problem(copies: Sequence[Mapping[str, str]], resolved: Mapping[str, str]) -> str:
+    """Why the target cannot deploy what was copied: a copy whose destination resolves to another digest, or none.
+
+    resolved is registry_digest's pinned ({destination: registry/repo@digest}) read from the target's registry
+    after the copy. A copy that changed the digest (a registry that rewrites manifests, a tool converting formats)
+    would deploy something else than the source ran: refused, naming each image and both digests.
+    """
+    problems = []
+    for copy in copies:
+        found = resolved.get(copy["destination"])
+        got = _image_key(found)[1] if found else ""
+        if got != copy["digest"]:
+            problems.append(
+                f"{copy['destination']} is {got or 'not in the target registry'} after the copy,"
+                f" not {copy['digest']} as {copy['source']}"
+            )
+    if not problems:
+        return ""
+    return "promotion refused, the digests would change: " + "; ".join(problems)

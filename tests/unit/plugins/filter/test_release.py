@@ -28,6 +28,8 @@ def test_every_filter_is_registered() -> None:
         "release_running",
         "release_ledger_summary",
         "release_architectures",
+        "release_copies",
+        "release_copy_problem",
     }
 
 
@@ -93,3 +95,13 @@ def test_running_refuses_a_mix() -> None:
 def test_summary() -> None:
     text = json.dumps({"stack": "demo-prod", "releases": ledger(1, 2, stack="demo-prod")})
     assert release.release_ledger_summary(text, "demo-prod") == {"releases": 2, "last_release": 2}
+
+
+def test_copies_then_their_problem_as_the_role_chains_them() -> None:
+    digest = "sha256:" + "a" * 64
+    planned = release.release_copies({"web": f"pre:5000/demo/web@{digest}"}, "pre:5000", "prod:5000", "2.0")
+    assert planned["images"] == {"web": f"prod:5000/demo/web@{digest}"}
+    resolved = {"prod:5000/demo/web:2.0": f"prod:5000/demo/web@{digest}"}
+    assert release.release_copy_problem(planned["copies"], resolved) == ""
+    with pytest.raises(AnsibleFilterError, match="release_copies: .*pinned by digest"):
+        release.release_copies({"web": "pre:5000/demo/web:2.0"}, "pre:5000", "prod:5000", "2.0")

@@ -368,3 +368,74 @@ ARCHITECTURE_ERRORS: dict[str, tuple[Any, str]] = {
 def test_node_architectures_refuses(listed: Any, message: str) -> None:
     with pytest.raises(ReleaseError, match=message):
         _release.node_architectures(listed)
+
+
+PRE = "198.18.23.11:5000"
+PRODREG = "198.18.24.11:5000"
+
+
+@pytest.mark.parametrize(
+    ("images", "source", "target", "copies", "deployed"),
+    [
+        # Across fleets: every image copied under its repository, tagged with the version, deployed by digest.
+        (
+            {"web": f"{PRE}/demo/web@{D1}", "api": f"{PRE}/demo/api:1.0@{D2}"},
+            PRE,
+            PRODREG,
+            [
+                {"service": "api", "source": f"{PRE}/demo/api@{D2}", "destination": f"{PRODREG}/demo/api:2.0",
+                 "digest": D2},
+                {"service": "web", "source": f"{PRE}/demo/web@{D1}", "destination": f"{PRODREG}/demo/web:2.0",
+                 "digest": D1},
+            ],
+            {"web": f"{PRODREG}/demo/web@{D1}", "api": f"{PRODREG}/demo/api@{D2}"},
+        ),
+        # One fleet (the lab): nothing to copy, the same images.
+        ({"web": f"{PRE}/demo/web@{D1}"}, PRE, PRE, [], {"web": f"{PRE}/demo/web@{D1}"}),
+        # An image the target's registry holds already is not copied again.
+        ({"web": f"{PRODREG}/demo/web@{D1}"}, PRE, PRODREG, [], {"web": f"{PRODREG}/demo/web@{D1}"}),
+        # No image: nothing.
+        ({}, PRE, PRODREG, [], {}),
+    ],
+)
+def test_promotion_copies(
+    images: dict[str, str], source: str, target: str, copies: list[dict[str, str]], deployed: dict[str, str]
+) -> None:
+    planned = _release.promotion_copies(images, source_registry=source, target_registry=target, version="2.0")
+    assert planned == {"copies": copies, "images": deployed}
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        ({"web": f"{PRE}/demo/web:2.0"}, "pinned by digest"),
+        ({"web": f"demo/web@{D1}"}, "pinned by digest"),
+        ({"web": f"other.example:5000/demo/web@{D1}"}, "neither the source's registry"),
+    ],
+)
+def test_promotion_copies_refuses(images: dict[str, str], message: str) -> None:
+    with pytest.raises(ReleaseError, match=message):
+        _release.promotion_copies(images, source_registry=PRE, target_registry=PRODREG, version="2.0")
+
+
+def test_promotion_copies_needs_both_registries() -> None:
+    with pytest.raises(ReleaseError, match="source's and the target's registry"):
+        _release.promotion_copies({}, source_registry="", target_registry=PRODREG, version="2.0")
+
+
+COPY = {"service": "web", "source": f"{PRE}/demo/web@{D1}", "destination": f"{PRODREG}/demo/web:2.0", "digest": D1}
+
+
+@pytest.mark.parametrize(
+    ("resolved", "problem"),
+    [
+        ({f"{PRODREG}/demo/web:2.0": f"{PRODREG}/demo/web@{D1}"}, ""),
+        ({f"{PRODREG}/demo/web:2.0": f"{PRODREG}/demo/web@{D2}"},
+         f"promotion refused, the digests would change: {PRODREG}/demo/web:2.0 is {D2} after the copy, not {D1}"
+         f" as {PRE}/demo/web@{D1}"),
+        ({}, "is not in the target registry after the copy"),
+    ],
+)
+def test_copied_digests_problem(resolved: dict[str, str], problem: str) -> None:
+    found = _release.copied_digests_problem([COPY], resolved)
+    assert (problem in found) if problem else found == ""
