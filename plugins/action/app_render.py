@@ -32,13 +32,15 @@ from ansible_collections.drover.platform.plugins.module_utils._render_k8s_plan i
     KubernetesOptions,
 )
 from ansible_collections.drover.platform.plugins.module_utils._render_swarm import (
-    DEFAULT_EDGE_ENTRYPOINT,
-    DEFAULT_EDGE_NETWORK,
-    EDGE_CHECK_INTERVAL,
     ENDPOINT_MODES,
     SwarmOptions,
     default_stack_name,
     render_swarm,
+)
+from ansible_collections.drover.platform.plugins.module_utils._render_swarm_edge import (
+    DEFAULT_EDGE_ENTRYPOINT,
+    DEFAULT_EDGE_NETWORK,
+    EDGE_CHECK_INTERVAL,
 )
 
 display = Display()

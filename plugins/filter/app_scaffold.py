@@ -107,7 +107,8 @@ def app_scaffold_summary(plan: dict[str, Any], out_dir: str) -> list[str]:
         lines.append(f"secret {secret}: put its content in {variable} (vault.yml.example in each inventory)")
     lines.extend(f"note: {note}" for note in plan["notes"])
     lines.append(
-        "next: put your hosts in each hosts.yml, copy vault.yml.example to vault.yml and encrypt it, then "
+        "next: put your hosts in each hosts.yml, copy vault.yml.example to vault.yml and encrypt each value in it "
+        "(ansible-vault encrypt_string, not the whole file), then "
         f"ansible-playbook drover.platform.site -i {out_dir}/dev (docs/own-app.md)"
     )
     return lines

@@ -352,8 +352,11 @@ def vault_example_text(plan: AppPlan, environment: str, inventory: str, platform
     """vault.yml.example of one environment: the platform's secrets (as given), then the app's."""
     text = platform_example.rstrip("\n") + "\n" if platform_example.strip() else (
         "---\n"
-        "# Copy to vault.yml beside this file, put real values, then\n"
-        f"#   ansible-vault encrypt {inventory}/group_vars/all/vault.yml\n"
+        "# Copy to vault.yml beside this file and encrypt each value, not the file\n"
+        "# (an inventory then loads without the vault password, as AWX's sync does):\n"
+        f"#   cp {inventory}/group_vars/all/vault.yml.example {inventory}/group_vars/all/vault.yml\n"
+        "#   ansible-vault encrypt_string --name <variable> 'the real value'\n"
+        "#   (paste its output over the variable's line in vault.yml)\n"
     )
     if plan.secrets and f"# {plan.name}'s secrets" not in text:
         text += f"# {plan.name}'s secrets in {environment} (Compose top-level secrets; the laptop reads files).\n"

@@ -62,4 +62,18 @@ def test_no_playbook_spells_out_the_controller_settings(path: Path) -> None:
     found = [m.group(1) for m in CONTROLLER_SETTING.finditer(text)]
     if path.name == "backup.yml":
         found.remove("ansible_become: false")
+    # promote.yml's add_host names the source fleet's manager's interpreter: a remote host's, not the controller's.
+    if path.name == "promote.yml":
+        found.remove("ansible_python_interpreter:")
+    assert found == [], f"{path.relative_to(ROOT)}: {found}; they belong in inventories/*/host_vars/localhost.yml"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(path for kind in ("tasks", "handlers") for path in ROOT.glob(f"roles/*/{kind}/**/*.yml")),
+    ids=lambda p: str(p.relative_to(ROOT / "roles")),
+)
+def test_no_role_spells_out_the_controller_settings(path: Path) -> None:
+    """A task delegated to localhost takes the controller's settings from localhost's own variables."""
+    found = [m.group(1) for m in CONTROLLER_SETTING.finditer(path.read_text())]
     assert found == [], f"{path.relative_to(ROOT)}: {found}; they belong in inventories/*/host_vars/localhost.yml"

@@ -9,13 +9,18 @@ built images pinned, and nothing may be left to allow.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 from ansible_collections.drover.platform.plugins.action.app_render import render
 from ansible_collections.drover.platform.plugins.filter.app_scaffold import app_scaffold, app_scaffold_summary
@@ -214,3 +219,67 @@ def test_the_summary_names_urls_items_and_the_next_step() -> None:
     assert lines[0].startswith("dev: /srv/teamapp/inventories/dev (builds: yes); routed: api https://api-teamapp.dev")
     assert "  allow jobs:depends_on: Swarm starts services in no order" in "\n".join(lines)
     assert lines[-1].startswith("next: ")
+
+
+# The vault convention (docs/awx.md, Secrets): each value encrypted on its own with
+# `ansible-vault encrypt_string`, never the file, so that an inventory loads without the
+# vault password (AWX's inventory sync has none) and a value is opened only where it is used.
+ENCRYPT_THE_FILE = re.compile(r"ansible-vault\s+encrypt(?!_string)\b")
+VAULT = VaultLib([("default", VaultSecret(b"unit tests only"))])
+
+
+def _vault_examples(tmp_path: Path) -> dict[str, str]:
+    """{environment: vault.yml.example} as new_app.yml writes them; staging has no example in the collection."""
+    bases = {**BASES, "staging": "staging.example.com"}
+    scaffold = app_scaffold(str(TEAMAPP), "teamapp", str(tmp_path / "out"), bases,
+                            examples_dir=str(ROOT / "inventories"))
+    return {Path(path).parts[-4]: text for path, text in scaffold["files"].items()
+            if path.endswith("vault.yml.example")}
+
+
+def test_the_scaffold_says_to_encrypt_each_vault_value_not_the_file(tmp_path: Path) -> None:
+    examples = _vault_examples(tmp_path)
+    summary = app_scaffold_summary(plan_app(str(TEAMAPP), "teamapp", BASES).as_dict(), "/srv/teamapp/inventories")
+
+    assert sorted(examples) == ["dev", "preprod", "prod", "staging"]
+    for text in [*examples.values(), summary[-1]]:
+        assert "ansible-vault encrypt_string" in text, text
+        assert not ENCRYPT_THE_FILE.search(text), text
+
+
+def _encrypted_value(name: str, value: str) -> str:
+    """What `ansible-vault encrypt_string --name NAME VALUE` prints."""
+    cipher = VAULT.encrypt(value).decode()
+    return f"{name}: !vault |\n" + "".join(f"  {line}\n" for line in cipher.splitlines())
+
+
+@pytest.mark.parametrize(("environment", "each_value"), [("dev", True), ("staging", True), ("dev", False)],
+                         ids=["dev, each value", "staging, each value", "dev, the whole file"])
+def test_an_inventory_loads_without_the_vault_password_only_when_each_value_is_encrypted(
+    tmp_path: Path, environment: str, each_value: bool
+) -> None:
+    example = yaml.safe_load(_vault_examples(tmp_path)[environment])
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars" / "all").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text("---\nall:\n  hosts:\n    node1:\n")
+    if each_value:
+        text = "---\n" + "".join(_encrypted_value(name, f"real {name}") for name in example)
+    else:
+        text = VAULT.encrypt(yaml.safe_dump({name: f"real {name}" for name in example})).decode()
+    (inventory / "group_vars" / "all" / "vault.yml").write_text(text)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env.update(ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(inventory), "--list"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120)
+
+    if each_value:
+        assert done.returncode == 0, done.stderr
+        hostvars = json.loads(done.stdout)["_meta"]["hostvars"]["node1"]
+        assert "vault_teamapp_api_token" in example
+        assert set(example) <= set(hostvars)
+        assert all(set(hostvars[name]) == {"__ansible_vault"} for name in example)
+    else:
+        assert done.returncode != 0
+        assert "Attempting to decrypt but no vault secrets found" in done.stderr

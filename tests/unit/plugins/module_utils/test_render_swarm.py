@@ -30,9 +30,11 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm impo
     SwarmOptions,
     SwarmStack,
     escape_dollars,
-    format_duration,
     placement_constraints,
     render_swarm,
+)
+from ansible_collections.drover.platform.plugins.module_utils._render_swarm_edge import (
+    format_duration,
     router_name,
     update_monitor,
 )

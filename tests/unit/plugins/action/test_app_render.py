@@ -17,7 +17,7 @@ from ansible.playbook.task import Task
 
 from ansible_collections.drover.platform.plugins.action.app_render import ActionModule, render
 
-REALISTIC = Path(__file__).resolve().parent / "fixtures" / "render" / "realistic"
+REALISTIC = Path(__file__).resolve().parents[2] / "fixtures" / "render" / "realistic"
 DIGEST = "sha256:" + "3d" * 32
 SECRET = "vault-Secret-4-prod"
 
