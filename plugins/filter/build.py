@@ -41,10 +41,11 @@ def build_plan(
 
 
 def build_version(
-    given: str, commit: str = "", status: str = "", git_error: str = "", builds: bool = True
+    given: str, commit: str = "", status: str = "", git_error: str = "", builds: bool = True, required: bool = True
 ) -> dict[str, str]:
     return _build.choose_version(
-        str(given), commit=str(commit), status=str(status), git_error=str(git_error), builds=bool(builds)
+        str(given), commit=str(commit), status=str(status), git_error=str(git_error), builds=bool(builds),
+        required=bool(required),
     )
 
 

@@ -144,10 +144,18 @@ def build_plan(
     return {"images": images, "lists": lists}
 
 
+# The tag a promotion or rollback renders with before it has chosen its release (whose version it then takes).
+PENDING_VERSION = "pending"
+
+
 def choose_version(
-    given: str, *, commit: str = "", status: str = "", git_error: str = "", builds: bool = True
+    given: str, *, commit: str = "", status: str = "", git_error: str = "", builds: bool = True,
+    required: bool = True,
 ) -> dict[str, str]:
     """The version a deploy uses, or why there is none.
+
+    required is false for a job that takes its version from the release it chooses (promote, rollback):
+    without git it gets PENDING_VERSION, a tag for the check render before the release is chosen.
 
     given is -e version=...; it needs no git. Otherwise commit is the app folder's last commit (short) and
     status `git status --porcelain` of that folder: anything in it (an edit, an untracked file) is refused when
@@ -158,6 +166,8 @@ def choose_version(
         if not _TAG.match(given):
             return {"version": given, "problem": f"the version {given!r} is not a docker tag (letters, digits, _ . -)"}
         return {"version": given, "problem": ""}
+    if (git_error or not commit.strip()) and not required:
+        return {"version": PENDING_VERSION, "problem": ""}
     if git_error or not commit.strip():
         return {
             "version": "",

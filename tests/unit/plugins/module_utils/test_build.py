@@ -146,3 +146,10 @@ def test_choose_version(given: str, more: dict[str, Any], version: str, problem:
 def test_choose_version_shortens_a_long_list_of_changes() -> None:
     status = "".join(f"?? f{number}\n" for number in range(8))
     assert "f0, f1, f2, f3, f4 and 3 more" in _build.choose_version("", commit="a", status=status)["problem"]
+
+
+@pytest.mark.parametrize("more", [{"commit": ""}, {"git_error": "fatal: not a git repository"}])
+def test_choose_version_without_git_for_a_job_that_takes_its_release_version(more: dict[str, Any]) -> None:
+    # A promotion or rollback in a checkout without .git (an AWX project copy) needs no version of its own.
+    assert _build.choose_version("", required=False, **more) == {"version": _build.PENDING_VERSION, "problem": ""}
+    assert "give one with -e version=" in _build.choose_version("", required=True, **more)["problem"]
