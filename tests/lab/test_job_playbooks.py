@@ -82,3 +82,18 @@ def test_no_role_spells_out_the_controller_settings(path: Path) -> None:
     """A task delegated to localhost takes the controller's settings from localhost's own variables."""
     found = [m.group(1) for m in CONTROLLER_SETTING.finditer(path.read_text())]
     assert found == [], f"{path.relative_to(ROOT)}: {found}; they belong in inventories/*/host_vars/localhost.yml"
+
+
+def test_the_kubernetes_client_is_named_once_for_the_stack_roles_kubernetes_steps() -> None:
+    """kubeconfig and context come from the module_defaults of main.yml's release block, not from each task."""
+    tasks = ROOT / "roles" / "stack" / "tasks"
+    [release] = [task for task in yaml.safe_load((tasks / "main.yml").read_text()) if "block" in task]
+    client = {"kubeconfig": "{{ stack_kubeconfig | default(omit, true) }}",
+              "context": "{{ stack_kube_context | default(omit, true) }}"}
+    assert release["module_defaults"] == {"group/kubernetes.core.k8s": client, "group/kubernetes.core.helm": client}
+    steps = sorted((tasks / "kubernetes").glob("*.yml"))
+    assert steps, tasks / "kubernetes"
+    spelled = [f"{path.name}: {task['name']}" for path in steps for task in yaml.safe_load(path.read_text())
+               for module, args in task.items() if module.startswith("kubernetes.core.")
+               if {"kubeconfig", "context"} & set(args)]
+    assert spelled == [], spelled
