@@ -22,6 +22,7 @@ PLAYBOOKS = ROOT / "playbooks"
 CONTROLLER_SETTING = re.compile(
     r"^\s*(connection: local|ansible_connection: local|ansible_python_interpreter:|ansible_become: false)", re.M
 )
+PROMOTE_SOURCE_PLAY = "Read the source fleet from its own inventory"
 
 
 def _plays(name: str) -> list[dict[str, Any]]:
@@ -38,9 +39,13 @@ def test_a_deploy_job_is_one_check_and_one_deploy_play(name: str, job: str) -> N
     assert plays[0]["ansible.builtin.import_playbook"] == "job_input.yml"
     assert plays[0]["vars"] == {"drover_job": job}
     assert plays[1]["ansible.builtin.import_playbook"] == "connect.yml"
-    on_fleet = [play for play in plays[2:] if play.get("hosts") != "localhost"]
-    assert [play["hosts"] for play in on_fleet] == ["drover_deployers"], on_fleet
-    [deploy] = on_fleet
+    # Nothing else: no play on localhost before or after (apps.yml's lab
+    # base image is loaded by the stack role's build step, its URLs are
+    # shown by the role's deploy report). promote.yml alone keeps one
+    # controller play, reading a source fleet from its own inventory.
+    rest = [play for play in plays[2:] if (name, play.get("name")) != ("promote.yml", PROMOTE_SOURCE_PLAY)]
+    assert [play.get("hosts") for play in rest] == ["drover_deployers"], rest
+    [deploy] = rest
     [task] = deploy["tasks"]
     include = task["ansible.builtin.include_role"]
     assert include["name"] == "drover.platform.stack"
@@ -77,3 +82,18 @@ def test_no_role_spells_out_the_controller_settings(path: Path) -> None:
     """A task delegated to localhost takes the controller's settings from localhost's own variables."""
     found = [m.group(1) for m in CONTROLLER_SETTING.finditer(path.read_text())]
     assert found == [], f"{path.relative_to(ROOT)}: {found}; they belong in inventories/*/host_vars/localhost.yml"
+
+
+def test_the_kubernetes_client_is_named_once_for_the_stack_roles_kubernetes_steps() -> None:
+    """kubeconfig and context come from the module_defaults of main.yml's release block, not from each task."""
+    tasks = ROOT / "roles" / "stack" / "tasks"
+    [release] = [task for task in yaml.safe_load((tasks / "main.yml").read_text()) if "block" in task]
+    client = {"kubeconfig": "{{ stack_kubeconfig | default(omit, true) }}",
+              "context": "{{ stack_kube_context | default(omit, true) }}"}
+    assert release["module_defaults"] == {"group/kubernetes.core.k8s": client, "group/kubernetes.core.helm": client}
+    steps = sorted((tasks / "kubernetes").glob("*.yml"))
+    assert steps, tasks / "kubernetes"
+    spelled = [f"{path.name}: {task['name']}" for path in steps for task in yaml.safe_load(path.read_text())
+               for module, args in task.items() if module.startswith("kubernetes.core.")
+               if {"kubeconfig", "context"} & set(args)]
+    assert spelled == [], spelled
