@@ -94,7 +94,7 @@ def calls(module: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def repository(reference: str) -> str:
     """registry/repo of registry/repo[:tag][@digest]."""
     name = reference.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
+    head, _slash, last = name.rpartition("/")
     return f"{head}/{last.split(':', 1)[0]}"
 
 
