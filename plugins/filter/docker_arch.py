@@ -26,7 +26,8 @@ EXAMPLES = r"""
 - name: The architectures the swarm's hosts need, in Docker's words
   ansible.builtin.set_fact:
     fleet_architectures: >-
-      {{ groups['swarm'] | map('extract', hostvars, 'ansible_architecture')
+      {{ (groups['swarm_managers'] + groups['swarm_workers'] | default([]))
+         | map('extract', hostvars, 'ansible_architecture')
          | map('drover.platform.docker_arch') | unique }}
 
 - name: One host's

@@ -107,7 +107,8 @@ EXAMPLES = r"""
       - registry.lab:5000/app/web:1.4.2
       - registry.lab:5000/app/worker:1.4.2
     required_architectures: >-
-      {{ groups['swarm'] | map('extract', hostvars, 'ansible_architecture')
+      {{ (groups['swarm_managers'] + groups['swarm_workers'] | default([]))
+         | map('extract', hostvars, 'ansible_architecture')
          | map('drover.platform.docker_arch') | unique }}
     ca_path: /etc/docker/certs.d/registry.lab:5000/ca.crt
     username: deploy

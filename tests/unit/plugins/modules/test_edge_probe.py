@@ -10,98 +10,24 @@ domain as server name and Host, as the probe sends it to an edge.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import http.server
-import json
 import ssl
-import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.drover.platform.plugins.module_utils._edge_probe import Probe, ProbeError, ask, report
 from ansible_collections.drover.platform.plugins.modules import edge_probe
 
 RunMain = Callable[..., dict[str, Any]]
+# tests/unit/conftest.py's https_edge: a folder and the domains -> the server, running.
+ServeHTTPS = Callable[..., contextlib.AbstractContextManager[dict[str, Any]]]
 DOMAIN = "demo.probe.test"
 
 
-def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
-                ca: bool) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name, issuer_key = issuer or (subject, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
-            critical=True)
-    else:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def pem(value: x509.Certificate) -> bytes:
-    return value.public_bytes(serialization.Encoding.PEM)
-
-
-@contextlib.contextmanager
-def serving(folder: Path) -> Iterator[dict[str, Any]]:
-    """An HTTPS server on 127.0.0.1: / and /healthz answer JSON 200, the rest 404; its CA file in FOLDER."""
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_cert = certificate("probe test CA", ca_key, None, ca=True)
-    server_cert = certificate(DOMAIN, server_key, ("probe test CA", ca_key), ca=False)
-    (folder / "ca.crt").write_bytes(pem(ca_cert))
-    (folder / "server.pem").write_bytes(pem(server_cert) + server_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    (folder / "not-a-ca.crt").write_text("nothing here\n")
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-            seen.append(self.headers["Host"])
-            code = 200 if self.path in ("/", "/healthz") else 404
-            body = json.dumps({"app": "demo", "version": "1.4.2", "path": self.path}).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "server.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"port": server.server_address[1], "ca": str(folder / "ca.crt"), "folder": folder, "hosts": seen}
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with serving(tmp_path_factory.mktemp("edge")) as served:
+def edge(tmp_path_factory: pytest.TempPathFactory, https_edge: ServeHTTPS) -> Iterator[dict[str, Any]]:
+    with https_edge(tmp_path_factory.mktemp("edge"), (DOMAIN,)) as served:
         yield served
 
 
