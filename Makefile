@@ -94,9 +94,10 @@ molecule: venv-test engine
 	done
 
 # The lab scenario, one set of lab hosts for several suites: Molecule's
-# create; the host scenario's converge, idempotence, --check --diff and
-# verify on those hosts (before site.yml, which then finds them
-# provisioned); the lab's converge and idempotence, the end-to-end tests
+# create; the host scenario's prepare; the lab's converge and idempotence
+# (site.yml with the host scenario's extras, linked into both scenarios'
+# inventories, so the hosts are provisioned once); the host scenario's
+# --check --diff and verify on those hosts; the end-to-end tests
 # (tests/e2e), the swarm scenario's swarm_stack lifecycle, the lab's
 # verify; destroy whatever happened. The BESIDE_LAB scenarios run
 # meanwhile; their output is shown when they end, and their status counts.
@@ -110,12 +111,11 @@ molecule-lab: venv-test engine
 	    echo $$status >"$$beside/$$scenario.done"; } & \
 	done; \
 	status=0; \
-	{ molecule converge -s host \
-	  && molecule idempotence -s host \
-	  && molecule side-effect -s host \
-	  && molecule verify -s host \
+	{ molecule prepare -s host \
 	  && molecule converge -s lab \
 	  && molecule idempotence -s lab \
+	  && molecule side-effect -s host \
+	  && molecule verify -s host \
 	  && DROVER_E2E_INVENTORY=$(CURDIR)/inventories/lab pytest -q -p no:cacheprovider --durations=0 -m 'not slow' tests/e2e \
 	  && ansible-playbook -i inventories/lab molecule/swarm/stack.yml \
 	  && molecule verify -s lab; } || status=$$?; \
