@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/smoke.yml against an HTTPS server of this machine standing for the edge (about 20 s).
 
-The server (tests/unit/plugins/modules/test_edge_probe.py's, with a CA of
-its own) answers for demo.probe.test on 127.0.0.1; the inventory routes two
+The server (tests/unit/conftest.py's, the one edge_probe's unit tests
+use, with a CA of its own) answers for demo.probe.test on 127.0.0.1; the inventory routes two
 services of dev to it. The playbook runs in check mode, as it runs anywhere:
 it only reads.
 """
@@ -19,25 +19,25 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "edge_server", ROOT / "tests" / "unit" / "plugins" / "modules" / "test_edge_probe.py")
+_SPEC = importlib.util.spec_from_file_location("edge_server", ROOT / "tests" / "unit" / "conftest.py")
 assert _SPEC and _SPEC.loader
 edge_server = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(edge_server)
+DOMAIN = "demo.probe.test"
 
 Runner = Callable[..., tuple[int, str]]
 
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with edge_server.serving(tmp_path_factory.mktemp("edge")) as served:
+    with edge_server.serving(tmp_path_factory.mktemp("edge"), (DOMAIN,)) as served:
         yield served
 
 
 @pytest.fixture
 def inventory(tmp_path: Path, edge: dict[str, Any]) -> Iterator[Path]:
     path = tmp_path / "hosts.yml"
-    services = {"web": {"domain": edge_server.DOMAIN}, "api": {"domain": edge_server.DOMAIN},
+    services = {"web": {"domain": DOMAIN}, "api": {"domain": DOMAIN},
                 "worker": {"replicas": 1}}
     path.write_text(yaml.safe_dump({"all": {
         "vars": {"drover_pki_dir": str(Path(edge["ca"]).parent), "edge_https_port": edge["port"],
