@@ -63,7 +63,7 @@ PACKAGES = {
 BUILD_STEPS = {"helm"}
 # Programs the base image and the EE's own installs already have.
 IN_THE_IMAGE = {
-    "ansible_playbook_python": "the interpreter Ansible itself runs with (python_interpreter in execution-environment.yml)",
+    "ansible_playbook_python": "the interpreter Ansible runs with (python_interpreter, execution-environment.yml)",
 }
 # Magic variables that name a program.
 MAGIC_PROGRAMS = {"ansible_playbook_python"}
