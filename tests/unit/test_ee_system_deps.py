@@ -124,7 +124,7 @@ def _variable(text: str) -> str | None:
 
 def _resolve(value: Any, values: Mapping[str, Any]) -> Any:
     """VALUE with one '{{ name }}' looked up in VALUES (once more for a name naming a name)."""
-    for _ in range(2):
+    for _round in range(2):
         name = _variable(value) if isinstance(value, str) else None
         if name is None or name not in values:
             break
@@ -143,7 +143,7 @@ def _module(task: Mapping[str, Any]) -> tuple[str | None, Any]:
         if isinstance(action, dict):
             action = dict(action)
             return action.pop("module", None), action
-        word, _, rest = str(action).partition(" ")
+        word, _space, rest = str(action).partition(" ")
         return word, rest
     for key, value in task.items():
         if key not in KEYWORDS and not key.startswith("with_"):
@@ -220,12 +220,12 @@ def _included_roles(task: Mapping[str, Any], values: Mapping[str, Any], local: b
         return
     applied = arguments.get("apply") or {}
     if local or _is_local(applied.get("delegate_to"), values):
-        yield str(arguments["name"]).split(".")[-1]
+        yield str(arguments["name"]).rsplit(".", maxsplit=1)[-1]
 
 
 def _role_name(entry: Any) -> str:
     name = entry.get("role", entry.get("name")) if isinstance(entry, dict) else entry
-    return str(name).split(".")[-1]
+    return str(name).rsplit(".", maxsplit=1)[-1]
 
 
 def controller_uses(root: Path) -> list[Use]:
