@@ -177,8 +177,8 @@ def test_every_swarm_node_is_scraped_with_its_name(lab: Lab) -> None:
 
 
 def test_traefik_metrics_are_scraped(lab: Lab) -> None:
-    series, _ = until("Traefik's metrics", lambda: query(lab, 'traefik_config_last_reload_success{service="edge_traefik"}'),
-                      timeout=60)
+    edge = 'traefik_config_last_reload_success{service="edge_traefik"}'
+    series, _ = until("Traefik's metrics", lambda: query(lab, edge), timeout=60)
     assert series[0]["metric"]["stack"] == "edge"
 
 
