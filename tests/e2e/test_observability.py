@@ -118,7 +118,7 @@ def inventory_value(lab: Lab, host: str, expression: str) -> Any:
     """A value as Ansible templates it for HOST from the lab's inventory."""
     done = run([tool("ansible"), "-i", str(lab.inventory), host, "-m", "ansible.builtin.debug", "-a",
                 "msg={{ " + expression + " | to_json }}"], timeout=300, ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    head, _, body = done.stdout.partition("=>")
+    head, _arrow, body = done.stdout.partition("=>")
     if done.rc != 0 or "SUCCESS" not in head:
         raise LabError(f"the inventory does not give {expression} for {host}: {done}")
     message = json.loads(body)["msg"]
@@ -153,7 +153,7 @@ def test_a_new_stack_with_scrape_labels_is_a_target_within_2_minutes(lab: Lab, e
         return [t for t in targets if t["labels"].get("stack") == METRICS_STACK and t["health"] == "up"]
 
     left = 120 - (time.monotonic() - e2e_stacks)
-    _, seconds = until("the new stack as an up target of Prometheus", target, timeout=left)
+    seconds = until("the new stack as an up target of Prometheus", target, timeout=left)[1]
     series = query(lab, f'drover_e2e_up{{stack="{METRICS_STACK}"}}')
     assert series, "the new stack's own metric is not in Prometheus"
     labels = series[0]["metric"]
@@ -178,16 +178,17 @@ def test_every_swarm_node_is_scraped_with_its_name(lab: Lab) -> None:
 
 def test_traefik_metrics_are_scraped(lab: Lab) -> None:
     edge = 'traefik_config_last_reload_success{service="edge_traefik"}'
-    series, _ = until("Traefik's metrics", lambda: query(lab, edge), timeout=60)
+    series = until("Traefik's metrics", lambda: query(lab, edge), timeout=60)[0]
     assert series[0]["metric"]["stack"] == "edge"
 
 
 def test_a_service_below_its_replicas_raises_its_alert(lab: Lab, e2e_stacks: float) -> None:
     # 2 min of the rule's for, the counter's 15 s, a scrape and an evaluation.
     service = f"{REPLICAS_STACK}_app"
-    _, seconds = until("ServiceBelowReplicas", lambda: firing(lab, "ServiceBelowReplicas", service=service),
-                       timeout=240 - (time.monotonic() - e2e_stacks), every=5)
-    print(f"ServiceBelowReplicas firing {time.monotonic() - e2e_stacks:.0f} s after the deploy")
+    seconds = until("ServiceBelowReplicas", lambda: firing(lab, "ServiceBelowReplicas", service=service),
+                    timeout=240 - (time.monotonic() - e2e_stacks), every=5)[1]
+    print(f"ServiceBelowReplicas firing {time.monotonic() - e2e_stacks:.0f} s after the deploy"
+          f" ({seconds} s after this test began)")
 
 
 def test_a_failed_deploy_raises_its_alert(lab: Lab) -> None:
@@ -199,7 +200,7 @@ def test_a_failed_deploy_raises_its_alert(lab: Lab) -> None:
         assert failed.rc != 0, f"a deploy whose healthcheck fails succeeded: {failed}"
         metric = lab.ssh("cat", report).stdout
         assert re.search(rf'^drover_deploy_success\{{stack="{stack}",.*\}} 0$', metric, re.M), metric
-        _, seconds = until("DeployFailed", lambda: firing(lab, "DeployFailed", stack=stack), timeout=90)
+        seconds = until("DeployFailed", lambda: firing(lab, "DeployFailed", stack=stack), timeout=90)[1]
         print(f"DeployFailed firing {seconds} s after the failed deploy")
     finally:
         if before.rc == 0:
@@ -222,19 +223,22 @@ def central_lines(lab: Lab, *matches: str) -> str:
 def test_a_request_is_found_in_the_central_logs_by_service_and_environment(lab: Lab) -> None:
     stack = lab.stack("dev")
     marker = request_marker(lab, "dev")
-    _, seconds = until(
+    seconds = until(
         "the request's line in the central journal",
         lambda: marker in central_lines(lab, f"COM_DOCKER_STACK_NAMESPACE={stack}",
                                         f"COM_DOCKER_SWARM_SERVICE_NAME={stack}_web"),
-        timeout=30, every=2)
+        timeout=30, every=2)[1]
     print(f"found centrally after {seconds} s")
 
 
 def test_with_the_log_store_stopped_an_app_stops_within_its_grace_period(lab: Lab, e2e_stacks: float) -> None:
     receiver = ["systemd-journal-remote.socket", "systemd-journal-remote.service"]
-    container = until("the metrics stack's container", lambda: lab.ssh(
-        "docker", "ps", "-q", "--filter", f"label=com.docker.stack.namespace={METRICS_STACK}").stdout.split(),
-        timeout=120)[0][0]
+
+    def containers() -> list[str]:
+        listed = lab.ssh("docker", "ps", "-q", "--filter", f"label=com.docker.stack.namespace={METRICS_STACK}")
+        return listed.stdout.split()
+
+    container = until("the metrics stack's container", containers, timeout=120)[0][0]
     lab.ssh("systemctl", "stop", *receiver)
     try:
         # The app goes on answering and logging while the store is away.
