@@ -112,6 +112,17 @@ def firing(lab: Lab, alertname: str, **labels: str) -> list[dict[str, Any]]:
             and all(alert["labels"].get(key) == value for key, value in labels.items())]
 
 
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def seconds_of(duration: str) -> float:
+    """A Prometheus duration (1w2d, 90m, 15d) in seconds."""
+    parts = re.findall(r"(\d+)(ms|[smhdwy])", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a Prometheus duration: {duration!r}")
+    return sum(int(number) * _UNITS[unit] for number, unit in parts)
+
+
 def put_file(lab: Lab, path: str, text: str) -> None:
     lab.ssh("sh", "-c", f"printf '%s' {shlex.quote(text)} > {shlex.quote(path)}")
 
@@ -190,7 +201,7 @@ def test_traefik_metrics_are_scraped(lab: Lab) -> None:
 
 
 def test_a_service_below_its_replicas_raises_its_alert(lab: Lab, e2e_stacks: float) -> None:
-    # 2 min of the rule's for, the counter's 15 s, a scrape and an evaluation.
+    # The rule's for (the lab inventory's 30 s; 2 min by default), the counter's 15 s, a scrape, an evaluation.
     service = f"{REPLICAS_STACK}_app"
     seconds = until("ServiceBelowReplicas", lambda: firing(lab, "ServiceBelowReplicas", service=service),
                     timeout=240 - (time.monotonic() - e2e_stacks), every=5)[1]
@@ -269,7 +280,8 @@ def test_retention_read_back_from_the_running_services_matches_the_inventory(lab
                              " 'logs_time': monitoring_logs_retention_time,"
                              " 'logs_size': monitoring_logs_max_use}")
     flags = api(lab, f"{PROMETHEUS}/api/v1/status/flags")["data"]
-    assert flags["storage.tsdb.retention.time"] == wanted["time"]
+    # Prometheus prints the duration in its own largest unit (7d as 1w): compared in seconds.
+    assert seconds_of(flags["storage.tsdb.retention.time"]) == seconds_of(wanted["time"]), flags
     assert flags["storage.tsdb.retention.size"] == wanted["size"]
     # (runtimeinfo's storageRetention says the same, normalised: 7d or 1GB as "1w or 1GiB".)
     pid = lab.ssh("systemctl", "show", "-P", "MainPID", "prometheus-alertmanager").stdout.strip()
