@@ -123,6 +123,14 @@ def seconds_of(duration: str) -> float:
     return sum(int(number) * _UNITS[unit] for number, unit in parts)
 
 
+def bytes_of(size: str) -> int:
+    """A Prometheus size (1GB, which it prints back as 1GiB: its units are powers of 1024) in bytes."""
+    match = re.fullmatch(r"(\d+)([KMGTPE]?)(i?B)", size)
+    if not match:
+        raise ValueError(f"not a Prometheus size: {size!r}")
+    return int(match.group(1)) * 1024 ** "_KMGTPE".index(match.group(2) or "_")
+
+
 def put_file(lab: Lab, path: str, text: str) -> None:
     lab.ssh("sh", "-c", f"printf '%s' {shlex.quote(text)} > {shlex.quote(path)}")
 
@@ -280,9 +288,9 @@ def test_retention_read_back_from_the_running_services_matches_the_inventory(lab
                              " 'logs_time': monitoring_logs_retention_time,"
                              " 'logs_size': monitoring_logs_max_use}")
     flags = api(lab, f"{PROMETHEUS}/api/v1/status/flags")["data"]
-    # Prometheus prints the duration in its own largest unit (7d as 1w): compared in seconds.
+    # Prometheus prints them back in its own units (7d as 1w, 1GB as 1GiB): compared as numbers.
     assert seconds_of(flags["storage.tsdb.retention.time"]) == seconds_of(wanted["time"]), flags
-    assert flags["storage.tsdb.retention.size"] == wanted["size"]
+    assert bytes_of(flags["storage.tsdb.retention.size"]) == bytes_of(wanted["size"]), flags
     # (runtimeinfo's storageRetention says the same, normalised: 7d or 1GB as "1w or 1GiB".)
     pid = lab.ssh("systemctl", "show", "-P", "MainPID", "prometheus-alertmanager").stdout.strip()
     argv = lab.ssh("cat", f"/proc/{pid}/cmdline").stdout.split("\0")
