@@ -95,7 +95,7 @@ def test_routed_without_healthcheck_drains_and_updates_on_the_edges_time(tmp_pat
 def test_the_health_probe(tmp_path: Path) -> None:
     service = app(render_app(tmp_path, PLAIN, {**ROUTED, "health_path": "/up"}, health_probe=PROBE))
     assert service["healthcheck"] == {
-        "test": ["CMD", "/run/drover/busybox", "wget", "-q", "-T", "2", "-O", "/dev/null", "http://127.0.0.1:8000/up"],
+        "test": ["CMD", "/run/drover/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/up"],
         "interval": "2s",
         "timeout": "3s",
         "start_period": "10s",
