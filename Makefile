@@ -145,11 +145,12 @@ test:
 	    { status=0; $(MAKE) --no-print-directory $$stage >"$$beside/$$stage.log" 2>&1 || status=$$?; \
 	      echo "$$status $$(( $$(date +%s) - began ))" >"$$beside/$$stage.done"; } & \
 	    continue;; esac; \
-	  $(MAKE) --no-print-directory $$stage || { wait; exit 1; }; \
+	  $(MAKE) --no-print-directory $$stage || { echo "make test: $$stage FAILED"; failed=1; break; }; \
 	  echo "make test: $$stage passed in $$(( $$(date +%s) - began )) s"; \
 	done; \
-	wait; failed=0; \
+	wait; failed=$${failed:-0}; \
 	for stage in $(TEST_BESIDE); do \
+	  [ -f "$$beside/$$stage.done" ] || continue; \
 	  cat "$$beside/$$stage.log"; read -r status seconds <"$$beside/$$stage.done"; \
 	  if [ "$$status" -eq 0 ]; then echo "make test: $$stage passed in $$seconds s (beside)"; \
 	  else echo "make test: $$stage FAILED (exit $$status) after $$seconds s (beside)"; failed=1; fi; \
