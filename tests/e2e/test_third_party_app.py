@@ -43,7 +43,6 @@ DOMAINS = {"dev": "plainweb-dev.lab.drover.test", "prod": "plainweb.lab.drover.t
 STATUS_PORT, DB_PORT = 18080, 15432
 MIN_REQUESTS = 1000
 HOST_PORTS = ["deploy.update_config.order"]
-PROBE_BINARY = "/bin/busybox"
 
 
 def settings() -> dict[str, Any]:
@@ -52,8 +51,6 @@ def settings() -> dict[str, Any]:
     on_pc = {"placement": {"class": ["pc"]}}
     return {
         "stack_app_name": APP,
-        # The health probe (docs/platform.md, "Zero downtime for any routed service"): web has no healthcheck.
-        "stack_health_probe": PROBE_BINARY,
         "stack_compose_file": str(ROOT / "apps" / APP / "compose.yml"),
         "stack_environments": {
             "dev": {
