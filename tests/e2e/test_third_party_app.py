@@ -148,14 +148,7 @@ def test_a_promotion_fails_no_request(plain: App) -> None:
     assert plain.lab.ask("prod")["version"] == SECOND
 
 
-# Known to fail on the lab (2026-12-02, docs/platform.md): a task that exits at start lets 404s
-# through while Swarm rolls it back, and a release answering 500 is not refused without the health
-# probe, which is opt-in because busybox-static's wget crashes on the lab hosts.
-KNOWN_GAP = pytest.mark.xfail(strict=True, reason="issue 14: not zero-downtime yet without a working health probe")
-
-
-@pytest.mark.parametrize(("broken", "why"), [pytest.param("exit", "exits at start", marks=KNOWN_GAP),
-                                             pytest.param("500", "answers 500", marks=KNOWN_GAP)])
+@pytest.mark.parametrize(("broken", "why"), [("exit", "exits at start"), ("500", "answers 500")])
 def test_a_bad_release_is_refused_while_the_old_one_serves(plain: App, broken: str, why: str) -> None:
     ledger = plain.lab.ledger_text("dev")
     override = {"stack_overlay_override": {"services": {"web": {"environment": {"PLAINWEB_BREAK": broken}}}}}
