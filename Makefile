@@ -67,7 +67,7 @@ ee: venv-test
 
 # Lab checks run the real playbooks against the real engine, no hosts kept.
 lab-checks: venv-test engine
-	pytest -q tests/lab
+	pytest -q --durations=10 tests/lab
 
 # The host role's package step on arm64 Debian, in a container under qemu-user.
 arm64: venv engine
@@ -130,11 +130,13 @@ molecule-lab: venv-test engine
 
 # In this order, each stage's time printed (the 30-minute budget is read off
 # them). A stage in TEST_BESIDE starts when its turn comes and runs beside
-# the stages after it (arm64 is an emulated CPU's work, while the Molecule
-# stage mostly waits on hosts and the swarm); its output is shown when it
-# ends, and make test fails if it failed.
+# the stages after it; its output is shown when it ends, and make test fails
+# if it failed. sanity (ansible-test in one process) runs beside the lab
+# checks (one ansible-playbook at a time against the engine): two cores, one
+# each. arm64 is an emulated CPU's work, while the Molecule stage mostly
+# waits on hosts and the swarm.
 TEST_STAGES := unit lint sanity ee lab-checks arm64 molecule
-TEST_BESIDE := arm64
+TEST_BESIDE := sanity arm64
 
 test:
 	beside=$$(mktemp -d); trap 'rm -rf "$$beside"' EXIT; \
