@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import (
@@ -257,6 +257,28 @@ def _parse_tmpfs(value: Any, where: str) -> list[Mount]:
     return mounts
 
 
+def _count(value: Any, where: str) -> int:
+    return _int(value, where, 0, AppDefinitionError)
+
+
+_Reader = Callable[[Any, str], Any]
+
+# The durations and counts of a section, each read when given, in this order (the first bad one is named).
+_HEALTHCHECK_NUMBERS: dict[str, _Reader] = {
+    **dict.fromkeys(("interval", "timeout", "start_period", "start_interval"), parse_duration),
+    "retries": _count,
+}
+_UPDATE_NUMBERS: dict[str, _Reader] = {"parallelism": _count, **dict.fromkeys(("delay", "monitor"), parse_duration)}
+_RESTART_NUMBERS: dict[str, _Reader] = {**dict.fromkeys(("delay", "window"), parse_duration), "max_attempts": _count}
+
+
+def _set_given(target: Any, data: Mapping[str, Any], where: str, readers: Mapping[str, _Reader]) -> None:
+    """Set each of the fields readers names that data gives (not null), read by its reader."""
+    for key, read in readers.items():
+        if data.get(key) is not None:
+            setattr(target, key, read(data[key], f"{where}.{key}"))
+
+
 def _parse_healthcheck(value: Any, where: str) -> Healthcheck:
     data = _mapping(value, where, AppDefinitionError)
     check = Healthcheck(disabled=bool(data.get("disable", False)))
@@ -273,22 +295,14 @@ def _parse_healthcheck(value: Any, where: str) -> Healthcheck:
             raise AppDefinitionError(f"{where}.test [{', '.join(check.test)}] names no command to run")
     elif test is not None:
         raise AppDefinitionError(f"{where}.test must be a string or a list")
-    for key in ("interval", "timeout", "start_period", "start_interval"):
-        if data.get(key) is not None:
-            setattr(check, key, parse_duration(data[key], f"{where}.{key}"))
-    if data.get("retries") is not None:
-        check.retries = _int(data["retries"], f"{where}.retries", 0, AppDefinitionError)
+    _set_given(check, data, where, _HEALTHCHECK_NUMBERS)
     return check
 
 
 def _parse_update(value: Any, where: str) -> UpdatePolicy:
     data = _mapping(value, where, AppDefinitionError)
     policy = UpdatePolicy()
-    if data.get("parallelism") is not None:
-        policy.parallelism = _int(data["parallelism"], f"{where}.parallelism", 0, AppDefinitionError)
-    for key in ("delay", "monitor"):
-        if data.get(key) is not None:
-            setattr(policy, key, parse_duration(data[key], f"{where}.{key}"))
+    _set_given(policy, data, where, _UPDATE_NUMBERS)
     if data.get("failure_action") is not None:
         policy.failure_action = str(data["failure_action"])
     if data.get("max_failure_ratio") is not None:
@@ -311,11 +325,7 @@ def _parse_restart_policy(value: Any, where: str) -> RestartPolicy:
     if condition not in ("none", "on-failure", "any"):
         raise AppDefinitionError(f"{where}.condition must be none, on-failure or any, not {condition!r}")
     policy = RestartPolicy(condition=condition)
-    for key in ("delay", "window"):
-        if data.get(key) is not None:
-            setattr(policy, key, parse_duration(data[key], f"{where}.{key}"))
-    if data.get("max_attempts") is not None:
-        policy.max_attempts = _int(data["max_attempts"], f"{where}.max_attempts", 0, AppDefinitionError)
+    _set_given(policy, data, where, _RESTART_NUMBERS)
     return policy
 
 

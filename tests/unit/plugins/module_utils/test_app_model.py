@@ -28,6 +28,7 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
     Port,
     ReportItem,
     RestartPolicy,
+    UpdatePolicy,
     check_images,
     image_problem,
     is_allowed,
@@ -511,6 +512,65 @@ def test_healthchecks(tmp_path: Path, healthcheck: str, expected: Healthcheck) -
 )
 def test_restart(tmp_path: Path, lines: str, expected: RestartPolicy | None) -> None:
     assert one_service(tmp_path, f"image: app:1\n{lines}\n").restart == expected
+
+
+@pytest.mark.parametrize(
+    ("update_config", "expected"),
+    [
+        pytest.param(
+            "{parallelism: 2, delay: 5s, monitor: 1m, failure_action: rollback, max_failure_ratio: 0.5}",
+            UpdatePolicy(parallelism=2, delay=5.0, failure_action="rollback", monitor=60.0, max_failure_ratio=0.5),
+            id="all-numbers",
+        ),
+        pytest.param(
+            "{parallelism: 0, order: start-first}", UpdatePolicy(parallelism=0, order="start-first"), id="zero"
+        ),
+        pytest.param("{order: stop-first}", UpdatePolicy(order="stop-first"), id="none-given"),
+    ],
+)
+def test_update_config(tmp_path: Path, update_config: str, expected: UpdatePolicy) -> None:
+    assert one_service(tmp_path, f"image: app:1\ndeploy: {{update_config: {update_config}}}\n").update == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        # The first bad number of a section is the one named, in the order the section's fields are read.
+        pytest.param(
+            "deploy: {update_config: {parallelism: many, delay: soon}}",
+            r"deploy.update_config.parallelism must be a whole number",
+            id="update-count-first",
+        ),
+        pytest.param(
+            "deploy: {update_config: {monitor: -1s}}",
+            r"deploy.update_config.monitor must be a duration",
+            id="update-duration",
+        ),
+        pytest.param(
+            "deploy: {restart_policy: {window: 1x, max_attempts: -1}}",
+            r"deploy.restart_policy.window must be a duration",
+            id="restart-duration-first",
+        ),
+        pytest.param(
+            "deploy: {restart_policy: {max_attempts: -1}}",
+            r"deploy.restart_policy.max_attempts must be at least 0",
+            id="restart-count",
+        ),
+        pytest.param(
+            "healthcheck: {test: [CMD, 'true'], start_interval: 1x, retries: two}",
+            r"healthcheck.start_interval must be a duration",
+            id="healthcheck-duration-first",
+        ),
+        pytest.param(
+            "healthcheck: {test: [CMD, 'true'], retries: two}",
+            r"healthcheck.retries must be a whole number",
+            id="healthcheck-count",
+        ),
+    ],
+)
+def test_bad_section_numbers(tmp_path: Path, lines: str, message: str) -> None:
+    with pytest.raises(AppDefinitionError, match=message):
+        one_service(tmp_path, f"image: app:1\n{lines}\n")
 
 
 @pytest.mark.parametrize(
