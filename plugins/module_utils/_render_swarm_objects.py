@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ansible_collections.drover.platform.plugins.module_utils._app_model import App, ConversionReport, FileObject
@@ -12,6 +12,30 @@ from ansible_collections.drover.platform.plugins.module_utils._app_model import 
 _NETWORK_KEYS = ("name", "driver_opts", "ipam", "internal", "attachable", "labels")
 _VOLUME_KEYS = ("name", "driver_opts", "labels")
 _OBJECT_KEYS = ("labels", "driver", "driver_opts", "template_driver")
+
+
+def _stack_options(
+    options: Mapping[str, Any],
+    honoured: Collection[str],
+    report: ConversionReport,
+    section: str,
+    label: str,
+    convert: Mapping[str, Callable[[Any], Any]] | None = None,
+    skip_extensions: bool = False,
+) -> dict[str, Any]:
+    """The options of a top-level object the stack file format has, each converted where convert says.
+
+    Every other option is reported as left out (under section.option), in the order written; with
+    skip_extensions, x- keys are left out without a word.
+    """
+    convert = convert or {}
+    kept: dict[str, Any] = {}
+    for option, value in options.items():
+        if option in honoured:
+            kept[option] = convert[option](value) if option in convert else value
+        elif not (skip_extensions and option.startswith("x-")):
+            report.add(None, f"{section}.{option}", f"{label}: the stack file format has no {option}; left out")
+    return kept
 
 
 def _top_level_network(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
@@ -24,13 +48,8 @@ def _top_level_network(app: App, key: str, report: ConversionReport) -> dict[str
             None, "networks.driver", f"network {key} uses the {network.driver} driver; stacks need overlay networks"
         )
     rendered["driver"] = "overlay"
-    for option, value in network.options.items():
-        if option not in _NETWORK_KEYS:
-            report.add(None, f"networks.{option}", f"network {key}: the stack file format has no {option}; left out")
-        elif option == "ipam":
-            rendered[option] = _ipam(key, value, report)
-        else:
-            rendered[option] = value
+    ipam = {"ipam": lambda value: _ipam(key, value, report)}
+    rendered.update(_stack_options(network.options, _NETWORK_KEYS, report, "networks", f"network {key}", ipam))
     return rendered
 
 
@@ -57,11 +76,7 @@ def _top_level_volume(app: App, key: str, report: ConversionReport) -> dict[str,
     rendered: dict[str, Any] = {}
     if volume.driver is not None:
         rendered["driver"] = volume.driver
-    for option, value in volume.options.items():
-        if option in _VOLUME_KEYS:
-            rendered[option] = value
-        else:
-            report.add(None, f"volumes.{option}", f"volume {key}: the stack file format has no {option}; left out")
+    rendered.update(_stack_options(volume.options, _VOLUME_KEYS, report, "volumes", f"volume {key}"))
     return rendered
 
 
@@ -71,11 +86,7 @@ def _top_level_object(kind: str, obj: FileObject, report: ConversionReport) -> d
     rendered: dict[str, Any] = {}
     if obj.name is not None:
         rendered["name"] = obj.name
-    for option, value in obj.options.items():
-        if option in _OBJECT_KEYS:
-            rendered[option] = value
-        elif not option.startswith("x-"):
-            report.add(
-                None, f"{kind}.{option}", f"{kind[:-1]} {obj.key}: the stack file format has no {option}; left out"
-            )
+    rendered.update(
+        _stack_options(obj.options, _OBJECT_KEYS, report, kind, f"{kind[:-1]} {obj.key}", skip_extensions=True)
+    )
     return rendered

@@ -750,6 +750,50 @@ def test_top_level_report(tmp_path: Path) -> None:
     assert stack.definition["volumes"] == {"data": {"driver": "local"}}
 
 
+def test_top_level_options_kept(tmp_path: Path) -> None:
+    # Each kind keeps the options the stack file format has, in the order written, and reports the others;
+    # the ipam a network keeps is converted where it stands. A config's x- keys go without a word.
+    (tmp_path / "app.conf").write_text("a=1\n")
+    (tmp_path / "token.txt").write_text("t0ken\n")
+    stack = render(
+        tmp_path,
+        """\
+        services:
+          app: {image: a:1, networks: [back], volumes: [data:/d], configs: [conf], secrets: [token]}
+        networks:
+          back:
+            internal: true
+            enable_ipv6: true
+            ipam: {config: [{subnet: 10.9.0.0/24, ip_range: 10.9.0.0/25}]}
+            enable_ipv4: true
+            driver_opts: {mtu: "1400"}
+        volumes:
+          data: {labels: {tier: db}, driver_opts: {type: tmpfs}}
+        configs:
+          conf: {file: ./app.conf, labels: {a: b}, template_driver: golang, x-note: quietly left out}
+        secrets:
+          token: {file: ./token.txt, name: app-token, labels: {kind: token}}
+        """,
+    )
+    assert keys(stack) == [
+        (None, "networks.enable_ipv6", False),
+        (None, "networks.ipam", False),
+        (None, "networks.enable_ipv4", False),
+    ]
+    network = stack.definition["networks"]["back"]
+    assert list(network.items()) == [
+        ("driver", "overlay"),
+        ("internal", True),
+        ("ipam", {"config": [{"subnet": "10.9.0.0/24"}]}),
+        ("driver_opts", {"mtu": "1400"}),
+    ]
+    assert stack.definition["volumes"] == {"data": {"labels": {"tier": "db"}, "driver_opts": {"type": "tmpfs"}}}
+    conf = stack.definition["configs"]["conf"]
+    assert (conf["labels"], conf["template_driver"]) == ({"a": "b"}, "golang")
+    assert "x-note" not in conf
+    assert stack.definition["secrets"]["token"]["labels"] == {"kind": "token"}
+
+
 @pytest.mark.parametrize(
     ("overlay_allow", "option_allow", "expected"),
     [
