@@ -49,10 +49,9 @@ class LockHeld(DeployLockError):
         self.record = dict(record)
         self.waited = waited
         self.path = path
-        since = self.record.get("acquired_at", "an unknown time")
         age = held_for(self.record, now)
         super().__init__(
-            f"the deploy lock {name} is held by {describe(self.record)} since {since}"
+            f"the deploy lock {name} is held by {held_since(self.record)}"
             + (f" ({format_seconds(age)} ago)" if age is not None else "")
             + f"; waited {format_seconds(waited)} for it"
         )
@@ -103,6 +102,16 @@ class LockChange:
     def no_lock(cls, path: str) -> LockChange:
         """Nothing to give back or break: there is no lock."""
         return cls(changed=False, path=path, holder=None, held=False, before=None, after=None)
+
+    @classmethod
+    def left(cls, path: str, record: dict[str, Any], held: bool, **details: Any) -> LockChange:
+        """The lock stays as it is, with this record."""
+        return cls(changed=False, path=path, holder=record, held=held, before=record, after=record, **details)
+
+    @classmethod
+    def removed(cls, path: str, record: dict[str, Any], **details: Any) -> LockChange:
+        """The lock with this record is gone (in check mode, would be)."""
+        return cls(changed=True, path=path, holder=record, held=False, before=record, after=None, **details)
 
     def outcome(self, diff: bool) -> Outcome:
         return Outcome(self.result(diff), warnings=list(self.warnings))
@@ -160,6 +169,11 @@ def describe(record: Mapping[str, Any]) -> str:
         if key not in _HOLDER_ORDER and key not in ("user", "controller") and value not in (None, "")
     ]
     return who + (f" ({', '.join(details)})" if details else "")
+
+
+def held_since(record: Mapping[str, Any]) -> str:
+    """Who holds a lock and since when, in words."""
+    return f"{describe(record)} since {record.get('acquired_at', 'an unknown time')}"
 
 
 def as_text(record: Mapping[str, Any] | None) -> str:
@@ -281,15 +295,7 @@ def acquire(
     while True:
         current = read_lock(path) if os.path.isdir(directory) else None
         if current is not None and current.get("token") == token:
-            return LockChange(
-                changed=False,
-                path=path,
-                holder=current,
-                held=True,
-                before=current,
-                after=current,
-                waited=clock() - start,
-            )
+            return LockChange.left(path, current, held=True, waited=clock() - start)
         if current is None:
             record = {"lock": name, "token": token, "acquired_at": utc_stamp(now()), "holder": holder}
             # In check mode nothing is created: the lock is as good as taken.
@@ -317,24 +323,12 @@ def release(
         return LockChange.no_lock(path)
     if current.get("token") != token:
         # Someone broke this run's lock and took it: theirs now, not ours to free.
-        return LockChange(
-            changed=False,
-            path=path,
-            holder=current,
-            held=False,
-            before=current,
-            after=current,
-            warnings=[
-                f"the deploy lock {name} is held by {describe(current)} since "
-                f"{current.get('acquired_at', 'an unknown time')}, not by this run: left in place"
-            ],
-        )
+        warning = f"the deploy lock {name} is held by {held_since(current)}, not by this run: left in place"
+        return LockChange.left(path, current, held=False, warnings=[warning])
     released_at = utc_stamp(now())
     if not check_mode:
         remove(path)
-    return LockChange(
-        changed=True, path=path, holder=current, held=False, before=current, after=None, released_at=released_at
-    )
+    return LockChange.removed(path, current, released_at=released_at)
 
 
 def break_lock(directory: str, name: str, check_mode: bool = False) -> LockChange:
@@ -345,18 +339,7 @@ def break_lock(directory: str, name: str, check_mode: bool = False) -> LockChang
         return LockChange.no_lock(path)
     if not check_mode:
         remove(path)
-    return LockChange(
-        changed=True,
-        path=path,
-        holder=current,
-        held=False,
-        before=current,
-        after=None,
-        warnings=[
-            f"broke the deploy lock {name} held by {describe(current)} since "
-            f"{current.get('acquired_at', 'an unknown time')}"
-        ],
-    )
+    return LockChange.removed(path, current, warnings=[f"broke the deploy lock {name} held by {held_since(current)}"])
 
 
 def run(params: Mapping[str, Any], check_mode: bool, poll: float = DEFAULT_POLL) -> LockChange:

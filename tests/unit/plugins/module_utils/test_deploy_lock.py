@@ -284,6 +284,37 @@ def test_describe(holder: dict[str, Any], described: str) -> None:
     assert lock.describe({"holder": holder}) == described
 
 
+@pytest.mark.parametrize(
+    ("record", "text"),
+    [
+        pytest.param(
+            {"holder": {"user": "bob"}, "acquired_at": "2026-03-02T10:14:51.000Z"},
+            "bob since 2026-03-02T10:14:51.000Z",
+            id="stamped",
+        ),
+        pytest.param({"holder": {"user": "bob"}}, "bob since an unknown time", id="no-stamp"),
+        pytest.param(
+            {"unreadable": "garbage"}, "an unreadable lock file ('garbage') since an unknown time", id="unreadable"
+        ),
+    ],
+)
+def test_held_since(record: dict[str, Any], text: str) -> None:
+    assert lock.held_since(record) == text
+
+
+def test_the_three_messages_name_the_holder_the_same_way(tmp_path: Path) -> None:
+    taken = lock.acquire(str(tmp_path), "demo-dev", "tok-a", {"user": "alice"}, now=lambda: 1772446491.0)
+    holder = "alice since 2026-03-02T10:14:51.000Z"
+    assert lock.held_since(taken.holder) == holder
+    with pytest.raises(lock.LockHeld) as refused:
+        lock.acquire(str(tmp_path), "demo-dev", "tok-b", now=lambda: 1772446491.0)
+    assert str(refused.value).startswith(f"the deploy lock demo-dev is held by {holder} (0 s ago); waited 0 s")
+    assert lock.release(str(tmp_path), "demo-dev", "tok-b").warnings == [
+        f"the deploy lock demo-dev is held by {holder}, not by this run: left in place"
+    ]
+    assert lock.break_lock(str(tmp_path), "demo-dev").warnings == [f"broke the deploy lock demo-dev held by {holder}"]
+
+
 def test_a_string_holder_is_kept_as_a_description(tmp_path: Path) -> None:
     outcome = lock.acquire(str(tmp_path), "demo-dev", "tok-a", "nightly backup")
     assert outcome.holder["holder"] == {"description": "nightly backup"}
