@@ -212,7 +212,9 @@ class Service:
 
 
 @dataclass
-class Network:
+class _TopLevel:
+    """A top-level network or volume, both read alike; an external one is made outside the app, as external_name."""
+
     name: str
     external: bool = False
     external_name: str | None = None
@@ -221,12 +223,13 @@ class Network:
 
 
 @dataclass
-class Volume:
-    name: str
-    external: bool = False
-    external_name: str | None = None
-    driver: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+class Network(_TopLevel):
+    """A top-level network."""
+
+
+@dataclass
+class Volume(_TopLevel):
+    """A top-level volume."""
 
 
 @dataclass

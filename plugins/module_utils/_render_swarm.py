@@ -79,9 +79,8 @@ from ansible_collections.drover.platform.plugins.module_utils._render_swarm_obje
     _NETWORK_KEYS,
     _OBJECT_KEYS,
     _VOLUME_KEYS,
-    _top_level_network,
+    _top_level,
     _top_level_object,
-    _top_level_volume,
 )
 
 COMPOSE_VERSION = "3.9"
@@ -571,10 +570,10 @@ def render_swarm(app: App, options: SwarmOptions) -> SwarmStack:
     }
     definition: dict[str, Any] = {"version": COMPOSE_VERSION, "services": services}
 
-    networks = {key: _top_level_network(app, key, report) for key in app.networks}
+    networks = {key: _top_level(key, network, report) for key, network in app.networks.items()}
     if routed:
         networks[edge_key] = {"name": edge_key, "external": True}
-    volumes = {key: _top_level_volume(app, key, report) for key in app.volumes}
+    volumes = {key: _top_level(key, volume, report) for key, volume in app.volumes.items()}
     for kind, value in (("networks", networks), ("volumes", volumes)):
         if value:
             definition[kind] = value

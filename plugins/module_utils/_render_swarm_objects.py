@@ -7,7 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from ansible_collections.drover.platform.plugins.module_utils._app_model import App, ConversionReport, FileObject
+from ansible_collections.drover.platform.plugins.module_utils._app_model import (
+    ConversionReport,
+    FileObject,
+    Network,
+    Volume,
+)
 
 _NETWORK_KEYS = ("name", "driver_opts", "ipam", "internal", "attachable", "labels")
 _VOLUME_KEYS = ("name", "driver_opts", "labels")
@@ -38,16 +43,21 @@ def _stack_options(
     return kept
 
 
-def _top_level_network(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
-    network = app.networks[key]
-    if network.external:
-        return {"name": network.external_name or key, "external": True}
-    rendered: dict[str, Any] = {}
+def _top_level(key: str, declared: Network | Volume, report: ConversionReport) -> dict[str, Any]:
+    """A top-level network or volume of the stack file: an external one by its name, else what the format keeps."""
+    if declared.external:
+        return {"name": declared.external_name or key, "external": True}
+    if isinstance(declared, Network):
+        return _own_network(key, declared, report)
+    return _own_volume(key, declared, report)
+
+
+def _own_network(key: str, network: Network, report: ConversionReport) -> dict[str, Any]:
     if network.driver not in (None, "overlay"):
         report.add(
             None, "networks.driver", f"network {key} uses the {network.driver} driver; stacks need overlay networks"
         )
-    rendered["driver"] = "overlay"
+    rendered: dict[str, Any] = {"driver": "overlay"}
     ipam = {"ipam": lambda value: _ipam(key, value, report)}
     rendered.update(_stack_options(network.options, _NETWORK_KEYS, report, "networks", f"network {key}", ipam))
     return rendered
@@ -69,13 +79,8 @@ def _ipam(key: str, value: Any, report: ConversionReport) -> dict[str, Any]:
     return ipam
 
 
-def _top_level_volume(app: App, key: str, report: ConversionReport) -> dict[str, Any]:
-    volume = app.volumes[key]
-    if volume.external:
-        return {"name": volume.external_name or key, "external": True}
-    rendered: dict[str, Any] = {}
-    if volume.driver is not None:
-        rendered["driver"] = volume.driver
+def _own_volume(key: str, volume: Volume, report: ConversionReport) -> dict[str, Any]:
+    rendered: dict[str, Any] = {} if volume.driver is None else {"driver": volume.driver}
     rendered.update(_stack_options(volume.options, _VOLUME_KEYS, report, "volumes", f"volume {key}"))
     return rendered
 
