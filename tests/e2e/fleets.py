@@ -37,16 +37,28 @@ FLEET_HOSTS = {
 DEFAULTS = {"preprod": "drover-fleet-pre:198.18.5.0/24", "prod": "drover-fleet-prod:198.18.6.0/24"}
 
 
+# A host of a fleet: name, offset in the fleet's subnet, host class, inventory groups.
+Host = tuple[str, int, str, list[str]]
+
+
 @dataclass(frozen=True)
 class Fleet:
+    """A lab on a network of its own; its stack settings are tests/e2e/fleets/<config>.yml (default: its name)."""
+
     name: str
     network: str
     subnet: str
+    hosts: tuple[Host, ...] = ()
+    config: str = ""
 
     @classmethod
     def from_env(cls, name: str) -> Fleet:
         network, subnet = os.environ.get(f"DROVER_E2E_FLEET_{name.upper()}", DEFAULTS[name]).split(":", 1)
         return cls(name, network, subnet)
+
+    @property
+    def host_list(self) -> list[Host]:
+        return list(self.hosts) or FLEET_HOSTS[self.name]
 
     @property
     def folder(self) -> Path:
@@ -71,13 +83,13 @@ class Fleet:
                 link.symlink_to(ROOT / LAB_GROUP_VARS / "all" / shared)
         stack = group_vars / "all" / "stack.yml"
         if not stack.exists():
-            stack.symlink_to(FLEET_CONFIG / f"{self.name}.yml")
+            stack.symlink_to(FLEET_CONFIG / f"{self.config or self.name}.yml")
         if not (group_vars / "lab.yml").exists():
             (group_vars / "lab.yml").symlink_to(ROOT / LAB_GROUP_VARS / "lab.yml")
         (self.inventory / "host_vars").mkdir(exist_ok=True)
         (self.inventory / "host_vars" / "localhost.yml").write_text(f"---\nlab_network_name: {self.network}\n")
         hosts = [{"name": name, "address": str(net.network_address + offset), "class": klass, "groups": groups}
-                 for name, offset, klass, groups in FLEET_HOSTS[self.name]]
+                 for name, offset, klass, groups in self.host_list]
         self.settings.write_text(json.dumps({
             "lab_network_name": self.network,
             "lab_network_subnet": str(net),
