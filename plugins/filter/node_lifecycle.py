@@ -16,6 +16,7 @@ from ansible_collections.drover.platform.plugins.module_utils._node_lifecycle im
     MANAGER,
     WORKER,
     replacement_plan,
+    services_behind,
     window_problem,
 )
 
@@ -39,6 +40,15 @@ def upgrade_window_problem(window: Any, now: str) -> str:
         return str(error)
 
 
+def swarm_services_behind(lines: Any) -> list[str]:
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    if not isinstance(lines, list):
+        raise AnsibleFilterError(f"swarm_services_behind expects the lines of docker service ls, got {lines!r}")
+    return services_behind([str(line) for line in lines])
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"swarm_replacement": swarm_replacement, "upgrade_window_problem": upgrade_window_problem}
+        return {"swarm_replacement": swarm_replacement, "upgrade_window_problem": upgrade_window_problem,
+                "swarm_services_behind": swarm_services_behind}

@@ -8,11 +8,13 @@ Pure Python, driven by the filters of plugins/filter/node_lifecycle.py:
   nodes) and says which of them are the dead host, in which role, and why the replacement must
   be refused (the last manager, a quorum already lost or lost by the removal, a "dead" node
   that is still healthy without force);
-- window_problem says why an upgrade may not start at a given UTC time ("02:00-05:00").
+- window_problem says why an upgrade may not start at a given UTC time ("02:00-05:00");
+- services_behind names the services with fewer tasks running than desired.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -187,3 +189,30 @@ def window_problem(window: str | None, now: str) -> str:
         return ""
     return (f"it is {now[:5]} UTC, outside the upgrade window {str(window).strip()} (UTC): nothing was changed. "
             "Run it in the window, or now on purpose with -e upgrade_now=true")
+
+
+_REPLICAS = re.compile(r"^\s*(\d+)\s*/\s*(\d+)")
+
+
+def services_behind(lines: Sequence[str]) -> list[str]:
+    """The services of `docker service ls --format '{{json .}}'` whose running tasks are fewer than desired.
+
+    Each as "name running/desired"; a line that is not such JSON, or a service whose replicas cannot be
+    read, is named as behind too (a wait on it never ends too early).
+    """
+    behind = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            service = json.loads(line)
+        except ValueError:
+            behind.append(f"unreadable: {line[:80]}")
+            continue
+        name = str(service.get("Name", "?")) if isinstance(service, Mapping) else "?"
+        found = _REPLICAS.match(str(service.get("Replicas", ""))) if isinstance(service, Mapping) else None
+        if not found:
+            behind.append(f"{name} ?")
+        elif int(found.group(1)) < int(found.group(2)):
+            behind.append(f"{name} {found.group(1)}/{found.group(2)}")
+    return behind

@@ -12,6 +12,12 @@ many answers came from each version and host.
 
   https_load.py --address 198.18.0.11 --domain demo.lab.drover.test --ca ca.crt --stop /tmp/stop --min 1000
 
+ADDRESS may list several edge addresses, comma-separated, as a name with
+several A records does: each request starts at the next one in turn and goes
+to the following one only when its connection is refused (nothing was sent
+yet, as a client does with the next A record); any other error fails the
+request. The JSON line counts those moves (refused_moves).
+
 With --once, one request: its JSON answer is printed, and the exit status
 says whether it came (1 with the reason on stderr when not). Without --ca,
 the system's CAs are trusted.
@@ -55,12 +61,27 @@ class Counter:
                 self.first_failures.append(f"{time.strftime('%H:%M:%S')} {why}")
 
 
-def one_request(address: str, domain: str, context: ssl.SSLContext, timeout: float) -> dict[str, Any]:
+def connect(addresses: list[str], timeout: float, first: int = 0) -> tuple[str, socket.socket, int]:
+    """A connection to the first address, from FIRST on, that does not refuse it; and how many refused."""
+    refused: list[str] = []
+    for index in range(len(addresses)):
+        address = addresses[(first + index) % len(addresses)]
+        try:
+            return address, socket.create_connection((address, 443), timeout=timeout), len(refused)
+        except ConnectionRefusedError:
+            refused.append(address)
+    raise ConnectionRefusedError(f"every edge address refused the connection: {', '.join(refused)}")
+
+
+def one_request(address: str, domain: str, context: ssl.SSLContext, timeout: float,
+                first: int = 0, moves: list[int] | None = None) -> dict[str, Any]:
     # A fresh connection each time, as many clients behave, so every request
     # is routed anew by the edge.
-    connection = http.client.HTTPSConnection(address, 443, timeout=timeout, context=context)
+    chosen, sock, refused = connect(address.split(","), timeout, first)
+    if moves is not None:
+        moves.append(refused)
+    connection = http.client.HTTPSConnection(chosen, 443, timeout=timeout, context=context)
     try:
-        sock = socket.create_connection((address, 443), timeout=timeout)
         connection.sock = context.wrap_socket(sock, server_hostname=domain)
         connection.request("GET", "/", headers={"Host": domain, "Connection": "close"})
         response = connection.getresponse()
@@ -97,6 +118,8 @@ def main() -> int:
         parser.error("--stop is needed for a load loop")
     counter = Counter()
     started = time.monotonic()
+    moves: list[int] = []
+    turn = iter(range(1 << 62))
 
     def done() -> bool:
         if time.monotonic() - started > args.max_seconds:
@@ -106,7 +129,7 @@ def main() -> int:
     def worker() -> None:
         while not done():
             try:
-                counter.ok(one_request(args.address, args.domain, context, args.timeout))
+                counter.ok(one_request(args.address, args.domain, context, args.timeout, next(turn), moves))
             except Exception as error:  # noqa: BLE001 - every way a request can fail counts as a failure
                 counter.failed(f"{type(error).__name__}: {error}")
 
@@ -121,6 +144,7 @@ def main() -> int:
         "first_failures": counter.first_failures,
         "versions": dict(counter.versions),
         "hosts": dict(counter.hosts),
+        "refused_moves": sum(moves),
         "seconds": round(time.monotonic() - started, 1),
         "timed_out": time.monotonic() - started > args.max_seconds,
     }))

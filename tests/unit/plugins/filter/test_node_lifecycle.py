@@ -13,7 +13,7 @@ from ansible_collections.drover.platform.plugins.filter.node_lifecycle import (
 
 
 def test_registered_as_filters() -> None:
-    assert set(FilterModule().filters()) == {"swarm_replacement", "upgrade_window_problem"}
+    assert set(FilterModule().filters()) == {"swarm_replacement", "upgrade_window_problem", "swarm_services_behind"}
 
 
 def test_bad_input_is_named() -> None:

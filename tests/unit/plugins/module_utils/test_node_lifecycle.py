@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.drover.platform.plugins.module_utils._node_lifecycle import replacement_plan, window_problem
+from ansible_collections.drover.platform.plugins.module_utils._node_lifecycle import (
+    replacement_plan,
+    services_behind,
+    window_problem,
+)
 
 
 def node(name: str, address: str, role: str = "manager", state: str = "ready",
@@ -136,3 +140,22 @@ def test_window(window: str | None, now: str, allowed: bool) -> None:
 def test_a_bad_window_is_named(window: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         window_problem(window, "03:00")
+
+
+@pytest.mark.parametrize(
+    ("lines", "behind"),
+    [
+        ([], []),
+        (['{"Name":"demo-prod_web","Mode":"replicated","Replicas":"2/2 (max 1 per node)"}',
+          '{"Name":"edge_traefik","Mode":"global","Replicas":"1/1"}'], []),
+        (['{"Name":"demo-prod_web","Mode":"replicated","Replicas":"1/2 (max 1 per node)"}', "",
+          '{"Name":"demo-prod_redis","Mode":"replicated","Replicas":"0/1"}'],
+         ["demo-prod_web 1/2", "demo-prod_redis 0/1"]),
+        # More running than desired (a task still stopping) is not behind.
+        (['{"Name":"a","Replicas":"3/2"}'], []),
+        (["not json"], ["unreadable: not json"]),
+        (['{"Name":"a","Replicas":""}'], ["a ?"]),
+    ],
+)
+def test_services_behind(lines: list[str], behind: list[str]) -> None:
+    assert services_behind(lines) == behind

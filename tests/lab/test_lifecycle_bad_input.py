@@ -1,0 +1,88 @@
+# Copyright: (c) 2026, drover.platform developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""replace_node.yml and upgrade.yml refuse bad input in their first play, on the controller.
+
+The inventories name hosts at addresses where nothing answers (TEST-NET-1): a refusal that came
+later than the first localhost plays would show as a host task or an unreachable host.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+Runner = Callable[..., tuple[int, str]]
+
+REPLACE = "playbooks/replace_node.yml"
+UPGRADE = "playbooks/upgrade.yml"
+
+
+def _inventory(tmp_path: Path, managers: list[str], workers: list[str], spare: list[str]) -> Path:
+    names = managers + workers + spare
+    hosts = {name: {"ansible_host": f"192.0.2.{index + 10}"} for index, name in enumerate(names)}
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"all": {"hosts": hosts, "children": {
+        "swarm_managers": {"hosts": {name: {} for name in managers}},
+        "swarm_workers": {"hosts": {name: {} for name in workers}}}}}))
+    return inventory
+
+
+def _refused_on_the_controller(returncode: int, output: str, message: str) -> None:
+    assert returncode != 0, output
+    assert message in output, output
+    # Only localhost ran anything: no task reached a host of the inventory.
+    assert "PLAY [Find the healthy managers" not in output and "PLAY [Find a way in" not in output, output
+    assert "UNREACHABLE" not in output, output
+
+
+@pytest.mark.parametrize(
+    ("managers", "workers", "dead", "new", "message"),
+    [
+        (["m1"], ["w1"], "m1", "n1", "m1 is the inventory's last manager (swarm_managers): removing it leaves no swarm"),
+        (["m1", "m2", "m3"], [], "m9", "n1", "dead=m9 is not a host of this inventory"),
+        (["m1", "m2", "m3"], [], "m3", "n9", "new=n9 is not a host of this inventory"),
+        (["m1", "m2", "m3"], [], "m3", "m3", "dead and new are the same host, m3"),
+        (["m1", "m2", "m3"], [], "n1", "m3", "n1 is in neither swarm_managers nor swarm_workers"),
+    ],
+)
+def test_replace_node_refuses_bad_input_before_any_host(
+    run_playbook: Runner, tmp_path: Path, managers: list[str], workers: list[str], dead: str, new: str, message: str
+) -> None:
+    inventory = _inventory(tmp_path, managers, workers, ["n1"])
+    returncode, output = run_playbook(REPLACE, inventory, "-e", f"dead={dead}", "-e", f"new={new}")
+    _refused_on_the_controller(returncode, output, message)
+
+
+def test_replace_node_needs_both_hosts(run_playbook: Runner, tmp_path: Path) -> None:
+    returncode, output = run_playbook(REPLACE, _inventory(tmp_path, ["m1", "m2", "m3"], [], ["n1"]), "-e", "dead=m3")
+    _refused_on_the_controller(returncode, output, "missing required arguments: new")
+
+
+def _window_without_now() -> str:
+    """A one-hour window that starts two hours from now (UTC): now is outside it."""
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    return f"{start:%H}:00-{(start + timedelta(hours=1)):%H}:00"
+
+
+def test_an_upgrade_outside_its_window_is_refused_before_any_host(run_playbook: Runner, tmp_path: Path) -> None:
+    inventory = _inventory(tmp_path, ["m1", "m2", "m3"], [], [])
+    window = _window_without_now()
+    returncode, output = run_playbook(UPGRADE, inventory, "-e", f"upgrade_window={window}")
+    _refused_on_the_controller(returncode, output, f"outside the upgrade window {window} (UTC): nothing was changed")
+    assert "-e upgrade_now=true" in output
+
+
+def test_a_malformed_window_is_refused_even_with_upgrade_now(run_playbook: Runner, tmp_path: Path) -> None:
+    inventory = _inventory(tmp_path, ["m1", "m2", "m3"], [], [])
+    returncode, output = run_playbook(UPGRADE, inventory, "-e", "upgrade_window=nightly", "-e", "upgrade_now=true")
+    _refused_on_the_controller(returncode, output, "upgrade_window 'nightly' is not a UTC time range")
+
+
+def test_bad_package_names_are_refused_before_any_host(run_playbook: Runner, tmp_path: Path) -> None:
+    inventory = _inventory(tmp_path, ["m1"], [], [])
+    returncode, output = run_playbook(UPGRADE, inventory, "-e", json.dumps({"upgrade_packages": ["docker.io; reboot"]}))
+    _refused_on_the_controller(returncode, output, "upgrade_packages holds names that are not Debian package names")
