@@ -19,7 +19,7 @@ In this order, each test starting from where the one before left the fleet:
    node is left drained, the third untouched.
 
 Marked `lifecycle`, and skipped unless DROVER_E2E_LIFECYCLE=1.
-DROVER_E2E_LIFECYCLE_NET=NET:SUBNET  default drover-lifecycle:198.18.8.0/24
+DROVER_E2E_LIFECYCLE_NET=NET:SUBNET  default drover-lifecycle:198.18.21.0/24
 DROVER_E2E_LIFECYCLE_REUSE=1         the fleet is up and converged, the app deployed: reuse it
 DROVER_E2E_KEEP=1                    leave the fleet up at the end
 """
@@ -66,7 +66,7 @@ RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s
 
 
 def fleet_from_env() -> Fleet:
-    network, subnet = os.environ.get("DROVER_E2E_LIFECYCLE_NET", "drover-lifecycle:198.18.8.0/24").split(":", 1)
+    network, subnet = os.environ.get("DROVER_E2E_LIFECYCLE_NET", "drover-lifecycle:198.18.21.0/24").split(":", 1)
     return Fleet("lifecycle", network, subnet, hosts=HOSTS, config="lifecycle")
 
 
