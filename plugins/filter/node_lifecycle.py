@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.drover.platform.plugins.module_utils._node_lifecycle import (
     MANAGER,
@@ -30,7 +31,7 @@ def swarm_replacement(nodes: Any, dead: str, new: str, dead_address: str = "", n
     if not dead or not new:
         raise AnsibleFilterError("swarm_replacement needs the dead host's and the new host's names")
     return replacement_plan(nodes, str(dead), str(new), str(dead_address or ""), str(new_address or ""),
-                            inventory_role, force in (True, "true", "True", "yes", "1", 1)).as_dict()
+                            inventory_role, boolean(force, strict=False)).as_dict()
 
 
 def upgrade_window_problem(window: Any, now: str) -> str:
