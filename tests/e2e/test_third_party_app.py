@@ -221,8 +221,6 @@ def test_the_firewall_refuses_a_published_port_it_does_not_allow(plain: App) -> 
     assert connect(plain, address, host, port) == {port: "open"}
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="Traefik's Swarm provider ignores allowEmptyServices (traefik/traefik#12196): 404, not 503")
 def test_a_routed_service_without_a_task_answers_503(plain: App) -> None:
     web = f"{plain.lab.stack('dev')}_web"
     plain.lab.ssh("docker", "service", "scale", "--detach", f"{web}=0")
