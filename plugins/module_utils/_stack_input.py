@@ -94,3 +94,70 @@ def stack_input_problems(data: Mapping[str, Any]) -> list[str]:
         *app_problems(data.get("app_name"), data.get("compose_file")),
         *environment_problems(data.get("environments") or {}),
     ]
+
+
+def _choice_problem(chosen: str, names: list[str]) -> str | None:
+    if chosen:
+        if chosen in names:
+            return None
+        return f'unknown environment "{chosen}"; this inventory has {", ".join(names) or "none"}'
+    if not names:
+        return "this inventory has no environment (stack_environments is empty)"
+    if len(names) > 1:
+        return f"this inventory has several environments ({', '.join(names)}): name one with -e env=NAME"
+    return None
+
+
+def running_services(compose: Mapping[str, Any], profiles: list[str]) -> list[str]:
+    """The services an environment runs, in file order: those with no profiles, and those with an active one.
+
+    As docker compose decides: a service that lists profiles runs only when
+    one of them is active, so ``profiles: []`` runs (no profile asked for).
+    """
+    active = set(profiles)
+    running = []
+    for name, service in (compose.get("services") or {}).items():
+        listed = (service or {}).get("profiles")
+        if listed is None or not listed or active.intersection(listed):
+            running.append(name)
+    return running
+
+
+def environment_plan(data: Mapping[str, Any], compose: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The environment a run deploys, read from the role's input, or the problems that stop it.
+
+    data holds app_name, compose_file, environments, environment (the one
+    asked for; empty: the only one) and registry. compose is the Compose
+    file read, or None when the run needs no services (the releases
+    listing): then neither the registry nor the services are checked.
+    """
+    problems = stack_input_problems(data)
+    environments = data.get("environments") or {}
+    names = [str(name) for name in environments] if isinstance(environments, Mapping) else []
+    chosen = str(data.get("environment") or "")
+    if not problems:
+        problem = _choice_problem(chosen, names)
+        if problem:
+            problems.append(problem)
+    environment = chosen or (names[0] if len(names) == 1 else "")
+    settings = environments.get(environment) if not problems else None
+    settings = dict(settings or {})
+    plan: dict[str, Any] = {
+        "problems": problems,
+        "environment": environment,
+        "settings": settings,
+        "stack_name": settings.get("stack_name") or f"{data.get('app_name') or ''}-{environment}",
+        "compose": dict(compose or {}),
+        "services": [],
+        "built_services": [],
+    }
+    if problems or compose is None:
+        return plan
+    services = compose.get("services") or {}
+    plan["services"] = running_services(compose, list((settings.get("overlay") or {}).get("profiles") or []))
+    plan["built_services"] = [name for name in plan["services"] if "build" in (services[name] or {})]
+    if not data.get("registry"):
+        problems.append("stack_registry (host:port of the self-hosted registry) is empty")
+    elif not plan["services"]:
+        problems.append(f"{data.get('compose_file')} has no service this environment runs")
+    return plan

@@ -125,7 +125,8 @@ def test_a_dirty_app_folder_is_refused_and_a_given_version_needs_no_git(
     # No git at all: with a version the run goes past the version; in check mode it stops later, at the pin step,
     # since nothing of that version was built.
     given = preprod.playbook(DEPLOY_PLAYBOOK, *compose, *extra_vars(version="0.0.1-nogit"), "--check")
-    assert "TASK [drover.platform.stack : Keep the version]" in given.output, given
+    assert "TASK [drover.platform.stack : Render the stack from the Compose file and the environment's overlay]" \
+        in given.output, given
     assert "no version given" not in given.output and "uncommitted changes" not in given.output, given
 
 

@@ -148,7 +148,7 @@ def test_rollback_restores_the_whole_stack(lab: Lab) -> None:
 
 # The deploy lock's lines in a deploy's output; the callback may fold a long line anywhere.
 LOCK_TAKEN = r"deploy\s+lock\s+{stack}\s+taken\s+on\s+\S+\s+at\s+(\S+Z)\s+after\s+waiting\s+([0-9.]+)\s+s"
-LOCK_GIVEN_BACK = r"deploy\s+lock\s+{stack}\s+given\s+back\s+on\s+\S+\s+at\s+(\S+Z),"
+LOCK_GIVEN_BACK = r"deploy\s+lock\s+{stack}\s+taken\s+on[\s\S]*?given\s+back\s+on\s+\S+\s+at\s+(\S+Z)"
 LOCK_REFUSED = r"deploy\s+lock\s+{stack}\s+is\s+held\s+by(?:(?!is\s+held\s+by)[\s\S])*?stack_lock_break=true"
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.drover.platform.plugins.module_utils._stack_input import (
     app_problems,
+    environment_plan,
     environment_problems,
     stack_input_problems,
 )
@@ -78,3 +79,117 @@ def test_all_problems_together() -> None:
     problems = stack_input_problems({"app_name": "", "compose_file": "x.yml", "environments": {"dev": {"biuld": 1}}})
 
     assert len(problems) == 2
+
+
+# environment_plan: the preflight's decision, one row per case.
+COMPOSE: dict[str, Any] = {
+    "services": {
+        "web": {"build": "./web", "image": "shop/web"},
+        "db": {"image": "postgres:16"},
+        "debug": {"image": "busybox", "profiles": ["debug"]},
+        "seed": {"build": "./seed", "profiles": ["seed", "debug"]},
+        "always": {"image": "nginx", "profiles": []},
+        "bare": None,
+    }
+}
+ENVIRONMENTS: dict[str, Any] = {
+    "dev": {"build": True, "overlay": {"profiles": ["debug"]}},
+    "prod": {"stack_name": "shop-live"},
+    "preprod": None,
+}
+
+
+def _plan_input(**changes: Any) -> dict[str, Any]:
+    data = {
+        "app_name": "shop",
+        "compose_file": "/apps/shop/compose.yml",
+        "environments": ENVIRONMENTS,
+        "environment": "dev",
+        "registry": "registry.lan:5000",
+    }
+    data.update(changes)
+    return data
+
+
+PLANS: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
+    "profile active: its services run, and those built": (
+        _plan_input(),
+        COMPOSE,
+        {
+            "environment": "dev",
+            "stack_name": "shop-dev",
+            "services": ["web", "db", "debug", "seed", "always", "bare"],
+            "built_services": ["web", "seed"],
+        },
+    ),
+    "no profile active: services with profiles stay out": (
+        _plan_input(environment="prod"),
+        COMPOSE,
+        {"stack_name": "shop-live", "services": ["web", "db", "always", "bare"], "built_services": ["web"]},
+    ),
+    "settings empty (None)": (
+        _plan_input(environment="preprod"),
+        COMPOSE,
+        {"environment": "preprod", "settings": {}, "stack_name": "shop-preprod", "problems": []},
+    ),
+    "the only environment, when none is asked for": (
+        _plan_input(environment="", environments={"prod": {}}),
+        COMPOSE,
+        {"environment": "prod", "problems": []},
+    ),
+    "the releases listing reads no Compose file": (
+        _plan_input(registry=""),
+        None,
+        {"environment": "dev", "services": [], "problems": []},
+    ),
+}
+
+
+@pytest.mark.parametrize(("data", "compose", "expected"), PLANS.values(), ids=PLANS.keys())
+def test_environment_plan(data: dict[str, Any], compose: Any, expected: dict[str, Any]) -> None:
+    plan = environment_plan(data, compose)
+    assert plan["problems"] == expected.pop("problems", [])
+    for key, value in expected.items():
+        assert plan[key] == value, key
+
+
+REFUSED: dict[str, tuple[dict[str, Any], Any, str]] = {
+    "unknown environment": (
+        _plan_input(environment="qa"),
+        COMPOSE,
+        'unknown environment "qa"; this inventory has dev, prod, preprod',
+    ),
+    "several, none asked for": (
+        _plan_input(environment=""),
+        COMPOSE,
+        "several environments (dev, prod, preprod): name one with -e env=NAME",
+    ),
+    "no environment at all": (
+        _plan_input(environment="", environments={}),
+        COMPOSE,
+        "has no environment (stack_environments is empty)",
+    ),
+    "no registry": (
+        _plan_input(registry=""),
+        COMPOSE,
+        "stack_registry (host:port of the self-hosted registry) is empty",
+    ),
+    "nothing runs": (
+        _plan_input(environment="prod"),
+        {"services": {"debug": {"image": "busybox", "profiles": ["debug"]}}},
+        "/apps/shop/compose.yml has no service this environment runs",
+    ),
+    "no services key": (_plan_input(), {"volumes": {}}, "has no service this environment runs"),
+    "bad input first, before the environment": (
+        _plan_input(app_name="", environment="qa"),
+        COMPOSE,
+        "stack_app_name is not set",
+    ),
+}
+
+
+@pytest.mark.parametrize(("data", "compose", "expected"), REFUSED.values(), ids=REFUSED.keys())
+def test_environment_plan_refuses(data: dict[str, Any], compose: Any, expected: str) -> None:
+    plan = environment_plan(data, compose)
+    assert len(plan["problems"]) == 1, plan["problems"]
+    assert expected in plan["problems"][0]
