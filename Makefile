@@ -101,6 +101,13 @@ molecule: venv-test engine
 # (tests/e2e), the swarm scenario's swarm_stack lifecycle, the lab's
 # verify; destroy whatever happened. The BESIDE_LAB scenarios run
 # meanwhile; their output is shown when they end, and their status counts.
+# So does the bring-up of teamapp's preprod and prod fleets (FLEETS, each a
+# lab of its own, from the scaffold: tests/e2e/fleets.py); once the lab is
+# destroyed, tests/e2e/test_fleets.py runs on them, and they are torn down.
+FLEETS := preprod prod
+FLEETS_TEST := DROVER_E2E_FLEETS=1 DROVER_E2E_FLEET_REUSE=1 DROVER_E2E_ARM64_WAIT=1800 \
+	pytest -q -p no:cacheprovider --durations=0 tests/e2e/test_fleets.py
+
 molecule-lab: venv-test engine
 	molecule destroy -s host
 	molecule destroy -s lab
@@ -110,6 +117,9 @@ molecule-lab: venv-test engine
 	  { status=0; molecule test -s $$scenario >"$$beside/$$scenario.log" 2>&1 || status=$$?; \
 	    echo $$status >"$$beside/$$scenario.done"; } & \
 	done; \
+	{ status=0; python -m tests.e2e.fleets $(FLEETS) >"$$beside/fleets.log" 2>&1 || status=$$?; \
+	  echo $$status >"$$beside/fleets.done"; } & \
+	fleets=$$!; \
 	status=0; \
 	{ molecule prepare -s host \
 	  && molecule converge -s lab \
@@ -120,6 +130,10 @@ molecule-lab: venv-test engine
 	  && ansible-playbook -i inventories/lab molecule/swarm/stack.yml \
 	  && molecule verify -s lab; } || status=$$?; \
 	molecule destroy -s host; molecule destroy -s lab; \
+	wait $$fleets || true; cat "$$beside/fleets.log"; read -r up <"$$beside/fleets.done"; \
+	if [ "$$up" -eq 0 ]; then $(FLEETS_TEST) || status=$$?; \
+	else echo "molecule-lab: the fleets did not come up (exit $$up)"; status=1; fi; \
+	python -m tests.e2e.fleets --down $(FLEETS) || status=$$?; \
 	wait; \
 	for scenario in $(BESIDE_LAB); do \
 	  cat "$$beside/$$scenario.log"; read -r done <"$$beside/$$scenario.done"; \

@@ -42,7 +42,7 @@ def command_env(**settings: str) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
-        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", os.defpath)]),
+        "PATH": os.pathsep.join([str(BIN), settings.get("PATH", os.environ.get("PATH", os.defpath))]),
     }
 
 
@@ -151,8 +151,9 @@ class Lab:
     domains: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_inventory(cls, inventory: Path) -> Lab:
-        """Ask Ansible what the inventory says about the first swarm manager and the edge."""
+    def from_inventory(cls, inventory: Path, service: str = "web") -> Lab:
+        """Ask Ansible what the inventory says about the first swarm manager and the edge; domains are those of
+        the routed service named (the demo's web by default)."""
         described = run([tool("ansible"), "-i", str(inventory), "swarm_managers[0]", "-m", "ansible.builtin.debug",
                          "-a", _DESCRIBE], timeout=300, ANSIBLE_CALLBACK_RESULT_FORMAT="json")
         facts = _debug_message(described)
@@ -166,9 +167,9 @@ class Lab:
             edge=facts["edge"],
             ca=Path(facts["ca"]),
             app=facts["app"],
-            domains={name: environment["overlay"]["services"]["web"]["domain"]
+            domains={name: environment["overlay"]["services"][service]["domain"]
                      for name, environment in facts["environments"].items()
-                     if "domain" in environment.get("overlay", {}).get("services", {}).get("web", {})},
+                     if "domain" in environment.get("overlay", {}).get("services", {}).get(service, {})},
         )
 
     # --- the release commands an operator runs

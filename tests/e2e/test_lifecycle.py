@@ -49,7 +49,7 @@ pytestmark = [
 
 REPLACE_PLAYBOOK = "playbooks/replace_node.yml"
 UPGRADE_PLAYBOOK = "playbooks/upgrade.yml"
-BASE_IMAGES_PLAYBOOK = "tests/e2e/fleets/base-images.yml"
+BASE_IMAGES_PLAYBOOK = "tests/e2e/fleets/images.yml"
 HOSTS = (
     ("nuc1", 11, "nuc", ["swarm_managers", "edge"]),
     ("pc1", 12, "pc", ["swarm_managers"]),
