@@ -106,7 +106,7 @@ molecule: venv-test engine
 # destroyed, tests/e2e/test_fleets.py runs on them, and they are torn down.
 FLEETS := preprod prod
 FLEETS_TEST := DROVER_E2E_FLEETS=1 DROVER_E2E_FLEET_REUSE=1 DROVER_E2E_ARM64_WAIT=1800 \
-	pytest -q -p no:cacheprovider --durations=0 tests/e2e/test_fleets.py
+	pytest -q -s -p no:cacheprovider --durations=0 tests/e2e/test_fleets.py
 
 molecule-lab: venv-test engine
 	molecule destroy -s host

@@ -46,6 +46,7 @@ FLEET_HOSTS = {
 APP = "teamapp"
 APP_DIR = ROOT / "apps" / APP
 SCAFFOLD = ROOT / ".lab" / f"{APP}-fleets"
+SCAFFOLDED_AT = SCAFFOLD / "scaffolded-at"
 NEW_APP_PLAYBOOK = "playbooks/new_app.yml"
 FLEET_BASE_DOMAIN = "lab.drover.test"
 DEFAULTS = {"preprod": "drover-fleet-pre:198.18.5.0/24", "prod": "drover-fleet-prod:198.18.6.0/24"}
@@ -158,6 +159,8 @@ def scaffold() -> dict[str, float]:
     ], timeout=300)
     if written.rc != 0:
         raise LabError(f"the scaffold failed: {written}")
+    # When the scaffold began: the clock of "from the scaffold to the URLs answering" (test_fleets.py).
+    SCAFFOLDED_AT.write_text(f"{time.time() - written.seconds:.1f}\n")
     return {"new_app.yml": written.seconds}
 
 
