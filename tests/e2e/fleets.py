@@ -99,7 +99,9 @@ class Fleet:
             (group_vars / "all").mkdir(parents=True, exist_ok=True)
             links["stack.yml"] = FLEET_CONFIG / f"{self.config}.yml"
         elif (group_vars / "all" / "stack.yml").is_file():
-            links["fleet.yml"] = FLEET_CONFIG / f"{self.name}-platform.yml"
+            # Named to be read after main.yml and platform.yml, whose settings it overrides (its CA folder):
+            # Ansible reads a group_vars folder's files in the order of their names, the last one winning.
+            links["zz-fleet.yml"] = FLEET_CONFIG / f"{self.name}-platform.yml"
         else:
             raise LabError(f"no scaffold in {self.inventory}: run scaffold() first")
         self.folder.mkdir(parents=True, exist_ok=True)

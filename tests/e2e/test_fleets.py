@@ -212,8 +212,12 @@ def test_promotion_across_fleets_copies_the_digests_unchanged(fleets: Fleets) ->
     prod_registry = prod.ledger("prod")[-1]["images"]["api"].split("/")[0]
     assert all(target[service].startswith(prod_registry + "/") for service in digests(target)), target
     assert prod_registry != source["api"].split("/")[0]
-    # prod's engines do not trust preprod's registry (no CA for it), and cannot pull from it.
+    # Each fleet has a CA of its own; prod's engines do not trust preprod's registry (no CA for it), and cannot
+    # pull from it.
+    assert prod.ca != preprod.ca and prod.ca.read_text() != preprod.ca.read_text(), (prod.ca, preprod.ca)
     source_registry = source["api"].split("/")[0]
+    for fleet, registry in ((prod, prod_registry), (preprod, source_registry)):
+        assert fleet.ssh("cat", f"/etc/docker/certs.d/{registry}/ca.crt").stdout == fleet.ca.read_text(), registry
     assert prod.ssh("test", "-e", f"/etc/docker/certs.d/{source_registry}", check=False).rc != 0
     pulled = prod.ssh("timeout", "60", "docker", "pull", source["api"], check=False)
     assert pulled.rc != 0, pulled
