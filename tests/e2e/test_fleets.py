@@ -20,8 +20,8 @@ In this order, each test starting from where the one before left the fleets:
    and both digests, and prod runs what it ran;
 8. a release built for amd64 only is refused by prod's pin step, naming the image and arm64.
 
-Marked `fleets`, and skipped unless DROVER_E2E_FLEETS=1: it brings up two labs of its own (5 hosts). make
-test brings them up beside the lab scenario (tools/fleets-up) and runs this with DROVER_E2E_FLEET_REUSE=1.
+Marked `fleets`, and skipped unless DROVER_E2E_FLEETS=1: it brings up two labs of its own (5 hosts). `make
+fleets` brings them up (python -m tests.e2e.fleets) and runs this with DROVER_E2E_FLEET_REUSE=1.
 """
 
 from __future__ import annotations
