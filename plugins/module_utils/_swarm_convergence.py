@@ -96,9 +96,15 @@ class ServiceReport:
     task_error: str | None = None
     spec_hash: str | None = None
     state: str = PENDING
+    # A one-shot (restart condition none or on-failure) with tasks still
+    # running and not all its completions: converged only as a long-running
+    # service, which is why the wait gives it a while to finish first.
+    finishing: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        report = asdict(self)
+        report.pop("finishing")
+        return report
 
 
 def _mode(spec: Mapping[str, Any]) -> str:
@@ -151,6 +157,15 @@ def _task_error(service: Mapping[str, Any], tasks: list[Mapping[str, Any]], conv
     return None
 
 
+def _restart_condition(spec: Mapping[str, Any]) -> str:
+    return str((((spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}).get("Condition")) or "any")
+
+
+def finishing(reports: Mapping[str, ServiceReport]) -> list[str]:
+    """The one-shots whose tasks still run, by key: converged, but not yet finished."""
+    return [key for key, report in reports.items() if report.state == CONVERGED and report.finishing]
+
+
 def _counts(
     spec: Mapping[str, Any],
     mode: str,
@@ -187,8 +202,7 @@ def _counts(
 
     desired = int(((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1))
     completed = 0
-    condition = ((template.get("RestartPolicy") or {}).get("Condition")) or "any"
-    if condition in ONE_SHOT_CONDITIONS:
+    if _restart_condition(spec) in ONE_SHOT_CONDITIONS:
         # A one-shot slot is done when its newest task of this spec exited 0.
         newest_by_slot: dict[Any, Mapping[str, Any]] = {}
         for task in sorted(current, key=_task_age_key):
@@ -275,6 +289,12 @@ def evaluate_service(
         task_error=_task_error(service, own_tasks, state == CONVERGED),
         spec_hash=label,
         state=state,
+        finishing=(
+            mode == "replicated"
+            and _restart_condition(spec) in ONE_SHOT_CONDITIONS
+            and running > 0
+            and completed < desired
+        ),
     )
 
 

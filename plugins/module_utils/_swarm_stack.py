@@ -25,6 +25,7 @@ from ansible_collections.drover.platform.plugins.module_utils._swarm_convergence
     ServiceReport,
     evaluate_stack,
     failure_message,
+    finishing,
     verdict,
 )
 from ansible_collections.drover.platform.plugins.module_utils._swarm_definition import (
@@ -35,6 +36,10 @@ from ansible_collections.drover.platform.plugins.module_utils._swarm_definition 
 )
 
 RESOLVE_IMAGE = ("always", "changed", "never")
+# Seconds a one-shot deployed just now gets, once converged, to finish its
+# tasks; past that, a task still running is a long-running service's (a
+# Compose file's restart: "no").
+ONE_SHOT_SETTLE = 15
 STATES = ("present", "absent")
 
 
@@ -101,7 +106,9 @@ def run_present(
             )
         result["deployed"] = True
 
-    reports, timed_out, last_error = wait_for_convergence(stack, rendered.hashes, options, clock, sleep)
+    reports, timed_out, last_error = wait_for_convergence(
+        stack, rendered.hashes, options, clock, sleep, ONE_SHOT_SETTLE if plan.changed else 0
+    )
     result["services"] = {key: report.as_dict() for key, report in reports.items()}
     result["elapsed"] = round(clock() - started, 3)
     outcome = verdict(reports)
@@ -119,11 +126,18 @@ def wait_for_convergence(
     options: Options,
     clock: Clock | None = None,
     sleep: Sleep | None = None,
+    settle: float = 0,
 ) -> tuple[dict[str, ServiceReport], bool, DockerCliError | None]:
-    """Poll until every service converged, one failed for good, or the timeout: (reports, timed out, last CLI error)."""
+    """Poll until every service converged, one failed for good, or the timeout: (reports, timed out, last CLI error).
+
+    settle: once converged, how long a one-shot whose tasks still run gets to
+    finish, so that a migration deployed just now is reported done, not
+    running; one that runs on past it is a long-running service.
+    """
     clock = clock or time.monotonic
     sleep = sleep or time.sleep
     deadline = clock() + options.timeout
+    settled_by: float | None = None
     reports: dict[str, ServiceReport] = {}
     last_error: DockerCliError | None = None
     while True:
@@ -134,6 +148,12 @@ def wait_for_convergence(
             # A task or service can go between listing and inspecting it.
             last_error = error
         if reports and last_error is None and verdict(reports) != "waiting":
+            if settle > 0 and verdict(reports) == "converged" and finishing(reports):
+                if settled_by is None:
+                    settled_by = min(clock() + settle, deadline)
+                if clock() < settled_by:
+                    sleep(min(options.poll_interval, max(settled_by - clock(), 0)))
+                    continue
             return reports, False, None
         if clock() >= deadline:
             if not reports and last_error is not None:

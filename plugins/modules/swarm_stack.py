@@ -22,6 +22,12 @@ description:
     V(on-failure)) whose tasks exit 0; each slot then counts once its newest
     task is V(complete). Jobs deployed by a newer CLI count when the current
     iteration has its completions.
+  - Such a one-shot deployed by this run whose tasks still run gets 15 seconds
+    more, once everything else converged, to finish them, so that a short
+    migration is reported V(completed), not V(running). A task still running
+    after that is taken for a long-running service written with restart
+    condition none or on-failure (a Compose file's C(restart: "no")), and
+    counts as running.
   - The module fails at once when a service rolled back (C(UpdateStatus)
     V(rollback_completed), with the service left on its previous spec) or
     paused (V(paused), V(rollback_paused)), and after O(timeout) seconds when
