@@ -11,9 +11,13 @@ with the nearest known one, before any host is touched.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from ansible_collections.drover.platform.plugins.module_utils._app_model import AppDefinitionError, OverlayError
+from ansible_collections.drover.platform.plugins.module_utils._compose_interpolation import project_variables
 
 # Each environment's keys and the type its value must have (bool before int: a bool is an int in Python).
 ENVIRONMENT_KEYS: dict[str, tuple[type, ...]] = {
@@ -123,6 +127,29 @@ def running_services(compose: Mapping[str, Any], profiles: list[str]) -> list[st
     return running
 
 
+def active_profiles(overlay: Mapping[str, Any], compose_file: str = "") -> list[str]:
+    """The profiles an overlay switches on, as the renderer reads them.
+
+    Its profiles when it names them; else COMPOSE_PROFILES from its
+    variables, or from its env files (.env when it names none) beside an
+    absolute compose_file. An env file that cannot be read is the
+    renderer's to report, with its path: here it switches nothing on.
+    """
+    profiles = overlay.get("profiles")
+    if profiles is not None:
+        return [str(profile) for profile in profiles] if isinstance(profiles, list) else [str(profiles)]
+    given = overlay.get("variables") or {}
+    variables = {str(key): "" if value is None else str(value) for key, value in given.items()}
+    if "COMPOSE_PROFILES" not in variables and compose_file and os.path.isabs(compose_file):
+        env_files = overlay.get("env_files")
+        named = None if env_files is None else [str(path) for path in env_files]
+        try:
+            variables = project_variables(os.path.dirname(compose_file), named, variables)
+        except (AppDefinitionError, OverlayError):
+            pass
+    return [profile.strip() for profile in variables.get("COMPOSE_PROFILES", "").split(",") if profile.strip()]
+
+
 def environment_plan(data: Mapping[str, Any], compose: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The environment a run deploys, read from the role's input, or the problems that stop it.
 
@@ -154,7 +181,9 @@ def environment_plan(data: Mapping[str, Any], compose: Mapping[str, Any] | None 
     if problems or compose is None:
         return plan
     services = compose.get("services") or {}
-    plan["services"] = running_services(compose, list((settings.get("overlay") or {}).get("profiles") or []))
+    overlay = settings.get("overlay") or {}
+    profiles = active_profiles(overlay if isinstance(overlay, Mapping) else {}, str(data.get("compose_file") or ""))
+    plan["services"] = running_services(compose, profiles)
     plan["built_services"] = [name for name in plan["services"] if "build" in (services[name] or {})]
     if not data.get("registry"):
         problems.append("stack_registry (host:port of the self-hosted registry) is empty")

@@ -26,7 +26,7 @@ description:
     more, once everything else converged, to finish them, so that a short
     migration is reported V(completed), not V(running). A task still running
     after that is taken for a long-running service written with restart
-    condition none or on-failure (a Compose file's C(restart: "no")), and
+    condition none or on-failure (a Compose file's C(restart) of V(no)), and
     counts as running.
   - The module fails at once when a service rolled back (C(UpdateStatus)
     V(rollback_completed), with the service left on its previous spec) or

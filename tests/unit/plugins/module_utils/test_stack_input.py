@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.drover.platform.plugins.module_utils._app_model import OverlayError
+from ansible_collections.drover.platform.plugins.module_utils._compose_loader import load_app, parse_compose
 from ansible_collections.drover.platform.plugins.module_utils._stack_input import (
+    active_profiles,
     app_problems,
     environment_plan,
     environment_problems,
@@ -193,3 +196,53 @@ def test_environment_plan_refuses(data: dict[str, Any], compose: Any, expected: 
     plan = environment_plan(data, compose)
     assert len(plan["problems"]) == 1, plan["problems"]
     assert expected in plan["problems"][0]
+
+
+# COMPOSE_PROFILES: the preflight switches on what the renderer switches on.
+PROFILED_COMPOSE = (
+    "services:\n  web:\n    image: nginx\n  seed:\n    build: ./seed\n    image: shop/seed\n    profiles: [seed]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "files", "expected"),
+    [
+        pytest.param({"variables": {"COMPOSE_PROFILES": "seed, debug"}}, {}, ["seed", "debug"], id="overlay variable"),
+        pytest.param({}, {".env": "COMPOSE_PROFILES=seed\n"}, ["seed"], id=".env beside the Compose file"),
+        pytest.param(
+            {"env_files": ["prod.env"]},
+            {".env": "COMPOSE_PROFILES=other\n", "prod.env": "COMPOSE_PROFILES=seed\n"},
+            ["seed"],
+            id="named env files, not .env",
+        ),
+        pytest.param(
+            {"profiles": [], "variables": {"COMPOSE_PROFILES": "seed"}}, {}, [], id="the overlay's profiles win"
+        ),
+        pytest.param(
+            {"variables": {"COMPOSE_PROFILES": ""}}, {".env": "COMPOSE_PROFILES=seed\n"}, [], id="variable over .env"
+        ),
+        pytest.param({}, {}, [], id="none"),
+    ],
+)
+def test_compose_profiles_switch_on_what_the_renderer_does(
+    tmp_path: Any, overlay: dict[str, Any], files: dict[str, str], expected: list[str]
+) -> None:
+    compose_file = tmp_path / "compose.yml"
+    compose_file.write_text(PROFILED_COMPOSE)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert active_profiles(overlay, str(compose_file)) == expected
+    app = load_app(str(compose_file), {"environment": "dev", **overlay})
+    assert app.profiles == expected
+    data = _plan_input(compose_file=str(compose_file), environments={"dev": {"overlay": overlay}})
+    plan = environment_plan(data, parse_compose(PROFILED_COMPOSE, str(compose_file)))
+    assert plan["built_services"] == (["seed"] if "seed" in expected else [])
+    assert plan["services"] == [name for name in ("web", "seed") if name not in app.disabled_services]
+
+
+def test_an_unreadable_env_file_is_left_to_the_renderer(tmp_path: Any) -> None:
+    compose_file = tmp_path / "compose.yml"
+    compose_file.write_text(PROFILED_COMPOSE)
+    assert active_profiles({"env_files": ["missing.env"]}, str(compose_file)) == []
+    with pytest.raises(OverlayError, match="missing.env"):
+        load_app(str(compose_file), {"environment": "dev", "env_files": ["missing.env"]})
