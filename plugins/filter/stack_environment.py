@@ -12,7 +12,7 @@ description:
     inventory's only one) must be one of C(environments); with a Compose file, the registry must be set and the
     environment must run at least one service.
   - A service runs when it lists no profiles or one of the active ones, as C(docker compose) decides; it is built
-    when it also has a C(build) section. The active profiles are the renderer's: the environment overlay's
+    when it also has a C(build) section. The active profiles are those the renderer reads, the environment overlay's
     C(profiles), else C(COMPOSE_PROFILES) from its C(variables), else from its C(env_files) (C(.env) when it names
     none) beside the Compose file, when C(compose_file) is an absolute path.
 options:
