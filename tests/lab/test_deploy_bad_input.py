@@ -20,8 +20,10 @@ import pytest
 
 PLAYBOOK = "playbooks/deploy.yml"
 DEPLOY_TASK = "TASK [drover.platform.stack : Deploy the stack and wait until it converged]"
-BUILD_TASK = "TASK [drover.platform.stack : Build and push the images]"
+# The first task of tasks/build.yml: the build was entered.
+BUILD_TASK = "TASK [drover.platform.stack : Look for this version's images in the registry]"
 PIN_TASK = "TASK [drover.platform.stack : Resolve the images to digests and check their architectures]"
+LOCK_TASK = "TASK [drover.platform.stack : Wait for and take the deploy lock of"
 WEB = {"ports": [], "port": 8000}
 ALLOW = ["depends_on.condition"]
 
@@ -87,6 +89,13 @@ CASES: dict[str, tuple[dict[str, Any], list[str], list[str], str]] = {
         ["stack_environments.dev.biuld is not a setting", "did you mean build?", "stack_environments.dev.timout"],
         "",
     ),
+    # Refused by the preflight, before the deploy lock is taken.
+    "per-platform build arguments for a platform not built": (
+        {"dev": {**_env({**WEB, "domain": "demo-dev.example.test"}), "build": True}},
+        ["-e", "version=1.0.0", "-e", json.dumps({"stack_build_platform_args": {"linux/arm64": {"PIP_INDEX": "x"}}})],
+        ["stack_build_platform_args has linux/arm64, which stack_build_platforms does not build"],
+        "",
+    ),
     "registry unreachable": (
         SOUND,
         ["-e", "env=dev", "-e", "version=1.0.0"],
@@ -116,6 +125,7 @@ def test_bad_deploy_input_stops_before_any_deploy(
     assert BUILD_TASK not in output, output
     if not reached:
         assert PIN_TASK not in output, output
+        assert LOCK_TASK not in output, output
     assert recap(output)["m1"]["changed"] == 0, output
 
 
