@@ -215,12 +215,17 @@ def test_a_rolling_upgrade_under_load_fails_no_request(fleet: Fleet) -> None:
 def test_a_failure_on_the_second_node_stops_the_run(fleet: Fleet) -> None:
     lab = lab_of(fleet)
     before = stamp(lab, fleet, SPARE)
-    planted = fleet.inventory / "host_vars" / "pc2.yml"
-    planted.write_text("---\nupgrade_packages: [drover-no-such-package]\n")
+    # In host_vars, which an extra var would outrank: the others upgrade the engine's packages, pc2 one that
+    # does not exist.
+    planted = {host: fleet.inventory / "host_vars" / f"{host}.yml" for host in ("nuc1", "pc2", SPARE)}
+    for host, path in planted.items():
+        packages = ["drover-no-such-package"] if host == "pc2" else PACKAGES
+        path.write_text(yaml.safe_dump({"upgrade_packages": packages}, explicit_start=True))
     try:
-        failed = upgrade(lab)
+        failed = lab.playbook(UPGRADE_PLAYBOOK)
     finally:
-        planted.unlink()
+        for path in planted.values():
+            path.unlink()
     assert failed.rc != 0, failed
     FIGURES["upgrade_failed_s"] = failed.seconds
     assert 'the upgrade of pc2 failed at "Upgrade the packages"' in failed.output, failed
