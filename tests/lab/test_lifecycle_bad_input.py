@@ -86,3 +86,33 @@ def test_bad_package_names_are_refused_before_any_host(run_playbook: Runner, tmp
     inventory = _inventory(tmp_path, ["m1"], [], [])
     returncode, output = run_playbook(UPGRADE, inventory, "-e", json.dumps({"upgrade_packages": ["docker.io; reboot"]}))
     _refused_on_the_controller(returncode, output, "upgrade_packages holds names that are not Debian package names")
+
+
+BACKUP = "playbooks/backup.yml"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        pytest.param({}, "but no password is: set backup_repository_password", id="no password"),
+        pytest.param(
+            {"backup_repository_password": "lab-only", "backup_retention": {"daily": 7, "forever": 1}},
+            "backup_retention must map last, hourly, daily, weekly, monthly or yearly to a number above 0",
+            id="unknown retention",
+        ),
+        pytest.param(
+            {"backup_repository_password": "lab-only", "backup_retention": {"daily": 0}},
+            "to a number above 0",
+            id="retention of none",
+        ),
+    ],
+)
+def test_a_backup_repository_without_its_settings_is_refused_before_any_host(
+    run_playbook: Runner, tmp_path: Path, settings: dict, message: str
+) -> None:
+    repository = tmp_path / "restic"
+    returncode, output = run_playbook(BACKUP, _inventory(tmp_path, ["m1"], [], []), "-e",
+                                      json.dumps({"backup_repository": str(repository), **settings}))
+    _refused_on_the_controller(returncode, output, message)
+    assert "PLAY [Back up the ledgers" not in output, output
+    assert not repository.exists()

@@ -58,6 +58,7 @@ PACKAGES = {
     "ssh": ("openssh-client", "openssh-clients"),
     "git": ("git", "git-core"),
     "skopeo": ("skopeo", "skopeo"),
+    "restic": ("restic", "restic"),
 }
 # Programs execution-environment.yml's additional_build_steps install into /usr/local/bin.
 BUILD_STEPS = {"helm"}
@@ -228,6 +229,17 @@ def _role_name(entry: Any) -> str:
     return str(name).rsplit(".", maxsplit=1)[-1]
 
 
+def _included_file(task: Mapping[str, Any], path: Path) -> Path | None:
+    """The task file an include_tasks/import_tasks of a playbook names, beside the playbook; None otherwise."""
+    for key in ("include_tasks", "import_tasks"):
+        value = task.get(key, task.get(f"ansible.builtin.{key}"))
+        name = value.get("file") if isinstance(value, Mapping) else value
+        if isinstance(name, str) and "{{" not in name:
+            included = path.parent / name
+            return included if included.is_file() else None
+    return None
+
+
 def controller_uses(root: Path) -> list[Use]:
     """Every program the roles and playbooks under ROOT run on the controller."""
     uses: list[Use] = []
@@ -243,6 +255,9 @@ def controller_uses(root: Path) -> list[Use]:
             if here:
                 where = f"{path.relative_to(root)}: {task.get('name', '(unnamed)')}"
                 uses.extend(Use(program, where) for program in _programs_of(task, values))
+            included = _included_file(task, path)
+            if included is not None:  # a playbook's own task file, run where the including task runs
+                collect(included, _load(included), {**values, **(task.get("vars") or {})}, here)
 
     for path in sorted((root / "playbooks").glob("**/*.yml")):
         plays = _load(path)
@@ -344,7 +359,9 @@ def test_the_scan_finds_what_the_collection_is_known_to_run(uses: list[Use]) -> 
 
     # helm (stack, Kubernetes releases), skopeo (promotion), git (stack's
     # version), ssh (hardening's fresh login and the connection), docker (lab).
-    assert {"helm", "skopeo", "git", "ssh", "docker"} <= found, uses
+    assert {"helm", "skopeo", "git", "ssh", "docker", "restic"} <= found, uses
+    # restic (backup), from a task file backup.yml's localhost plays include.
+    assert any(use.where.startswith("playbooks/tasks/backup_repository.yml") for use in uses if use.program == "restic")
     assert any(use.where.startswith("roles/stack/tasks/kubernetes/helm.yml") for use in uses if use.program == "helm")
     assert any(use.where.startswith("roles/hardening/tasks/ssh.yml") for use in uses if use.program == "ssh")
 
