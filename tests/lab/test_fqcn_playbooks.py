@@ -35,17 +35,26 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+def _holds_plays(document: object) -> bool:
+    """A list of plays (hosts:, or an imported playbook), not of tasks (playbooks/tasks/)."""
+    return isinstance(document, list) and bool(document) and all(
+        isinstance(item, dict) and ("hosts" in item or "import_playbook" in item
+                                    or "ansible.builtin.import_playbook" in item)
+        for item in document)
+
+
 def _playbook_names() -> list[str]:
     """drover.platform.<subdirs>.<name> for each YAML file under playbooks/ that holds plays.
 
-    Vars files kept beside the playbooks (a mapping, not a list of plays) are
-    not playbooks and are left out, and so are playbooks galaxy.yml keeps out
+    Vars files kept beside the playbooks (a mapping, not a list of plays) and
+    the playbooks' task files (playbooks/tasks/: a list of tasks) are not
+    playbooks and are left out, and so are playbooks galaxy.yml keeps out
     of the built collection (the lab's).
     """
     ignored = yaml.safe_load((ROOT / "galaxy.yml").read_text()).get("build_ignore") or []
     names = []
     for path in sorted((ROOT / "playbooks").rglob("*.y*ml")):
-        if not isinstance(yaml.safe_load(path.read_text()), list):
+        if not _holds_plays(yaml.safe_load(path.read_text())):
             continue
         if any(fnmatch.fnmatch(str(path.relative_to(ROOT)), pattern) for pattern in ignored):
             continue
@@ -102,6 +111,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 def test_the_playbooks_are_found() -> None:
     assert "drover.platform.site" in PLAYBOOKS
     assert len(PLAYBOOKS) >= 10, PLAYBOOKS
+    # A playbook's task file is no playbook.
+    assert "drover.platform.backup" in PLAYBOOKS and "drover.platform.tasks.backup_repository" not in PLAYBOOKS
+
+
+def test_the_playbooks_task_files_are_in_the_built_collection(installed: tuple[Path, dict[str, str]]) -> None:
+    _work, env = installed
+    installed_tasks = Path(env["ANSIBLE_COLLECTIONS_PATH"]) / "ansible_collections/drover/platform/playbooks/tasks"
+    task_files = sorted((ROOT / "playbooks" / "tasks").glob("*.yml"))
+    assert task_files
+    for task_file in task_files:
+        assert (installed_tasks / task_file.name).is_file(), installed_tasks
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
