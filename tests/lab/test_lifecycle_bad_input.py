@@ -9,6 +9,8 @@ later than the first localhost plays would show as a host task or an unreachable
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,3 +118,47 @@ def test_a_backup_repository_without_its_settings_is_refused_before_any_host(
     _refused_on_the_controller(returncode, output, message)
     assert "PLAY [Back up the ledgers" not in output, output
     assert not repository.exists()
+
+
+RESTORE = "playbooks/restore.yml"
+
+
+def _restic_repository(tmp_path: Path, password: str) -> Path:
+    """A restic repository with one snapshot of a folder that is no backup of ours."""
+    repository, folder = tmp_path / "restic", tmp_path / "folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a drover backup\n")
+    env = {**os.environ, "RESTIC_REPOSITORY": str(repository), "RESTIC_PASSWORD": password}
+    for argv in (["restic", "init"], ["restic", "backup", "--tag", "drover", "--host", "elsewhere", str(folder)]):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    return repository
+
+
+@pytest.mark.parametrize(
+    ("extra", "settings", "message"),
+    [
+        pytest.param({}, {}, "this inventory names no restic repository (backup_repository)", id="no repository"),
+        pytest.param({"snapshot": "last-night"}, {}, "snapshot \"last-night\" is neither latest nor a snapshot ID",
+                     id="a snapshot that is no ID"),
+        pytest.param({}, {"backup_repository_password": "not-the-password"},
+                     "the password does not open the restic repository", id="wrong password"),
+        pytest.param({"snapshot": "deadbeef"}, {}, "no snapshot deadbeef in", id="no such snapshot"),
+        pytest.param({}, {}, "no snapshot latest in", id="no snapshot of this inventory"),
+        pytest.param({}, {"backup_repository": "/nonexistent/restic"},
+                     "there is no restic repository at /nonexistent/restic", id="no repository there"),
+    ],
+)
+def test_restore_refuses_bad_input_before_any_host(
+    run_playbook: Runner, tmp_path: Path, extra: dict, settings: dict, message: str
+) -> None:
+    password = "lab-only-restore"
+    repository = _restic_repository(tmp_path, password)
+    given = {"backup_repository": str(repository), "backup_repository_password": password, **settings}
+    if message.startswith("this inventory names no"):
+        given = {}
+    inventory = _inventory(tmp_path, ["m1"], [], [])
+    returncode, output = run_playbook(RESTORE, inventory, "-e", json.dumps({**given, **extra}))
+    _refused_on_the_controller(returncode, output, message)
+    assert "PLAY [Put the ledgers and the registry's images back]" not in output, output
+    assert password not in output
