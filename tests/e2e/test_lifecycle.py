@@ -16,7 +16,11 @@ In this order, each test starting from where the one before left the fleet:
 3. upgrade.yml over the three nodes under a load loop of at least 1,000 requests, each engine restarted: 0 failed
    requests, every node upgraded, Ready and Active;
 4. a failure planted on the second node (a package that does not exist, in its host_vars) stops the run: that
-   node is left drained, the third untouched.
+   node is left drained, the third untouched;
+5. backup.yml into a restic repository; a manager's ledger changed is not overwritten by restore.yml without
+   force; then every manager's ledger and the registry's image store lost: restore.yml puts both back (the
+   ledgers byte for byte, every pinned image asked of the registry by digest), the app answers throughout, and
+   a second restore is refused, the registry holding images.
 
 Marked `lifecycle`, and skipped unless DROVER_E2E_LIFECYCLE=1.
 DROVER_E2E_LIFECYCLE_NET=NET:SUBNET  default drover-lifecycle:198.18.21.0/24
@@ -236,3 +240,58 @@ def test_a_failure_on_the_second_node_stops_the_run(fleet: Fleet) -> None:
     assert f"[{SPARE}]" not in failed.output.split("PLAY [Upgrade one node at a time]")[1].split("PLAY RECAP")[0]
     # Made active again, as the message says, for whatever runs next on the fleet.
     lab.ssh("docker", "node", "update", "--availability", "active", "pc2")
+
+
+BACKUP_PLAYBOOK = "playbooks/backup.yml"
+RESTORE_PLAYBOOK = "playbooks/restore.yml"
+LEDGER_DIR = "/var/lib/drover/releases"
+
+
+def manager_names(lab: Lab) -> list[str]:
+    return sorted(node["Hostname"] for node in nodes(lab) if node["ManagerStatus"] in ("Leader", "Reachable"))
+
+
+def test_the_ledgers_and_the_registry_come_back_from_the_restic_repository(fleet: Fleet, tmp_path: Any) -> None:
+    """Backed up, then the ledger on every manager and the registry's images lost: restore.yml puts them back."""
+    lab = lab_of(fleet)
+    repository = {"backup_repository": str(tmp_path / "restic"), "backup_repository_password": "lifecycle-drill"}
+    stack = f"demo-{ENVIRONMENT}"
+    ledger = f"{LEDGER_DIR}/{stack}.json"
+    saved = lab.ssh("cat", ledger).stdout
+    pinned = sorted(json.loads(saved)["releases"][-1]["images"].values())
+    backed_up = lab.playbook(BACKUP_PLAYBOOK, "-e", json.dumps(repository))
+    assert backed_up.rc == 0, backed_up.tail(40)
+    FIGURES["backup_s"] = backed_up.seconds
+
+    # A manager's ledger that differs is not overwritten without force.
+    managers = manager_names(lab)
+    host_ssh(lab, fleet, managers[-1], "sh", "-c", f"echo '{{}}' > {ledger}")
+    refused = lab.playbook(RESTORE_PLAYBOOK, "-e", json.dumps(repository))
+    assert refused.rc != 0, refused.tail(40)
+    assert f"{stack}'s ledger on {managers[-1]} differ" in refused.output, refused.tail(40)
+    assert "nothing was changed" in refused.output, refused.tail(40)
+
+    # The loss: every manager's ledger, and the registry's image store.
+    for manager in managers:
+        host_ssh(lab, fleet, manager, "rm", "-f", ledger)
+    registry = lab  # the registry runs on the first manager (nuc1)
+    mountpoint = registry.ssh("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "drover-registry").stdout.strip()
+    registry.ssh("docker", "stop", "drover-registry")
+    registry.ssh("rm", "-rf", f"{mountpoint}/docker")
+    registry.ssh("docker", "start", "drover-registry")
+    # The registry is asked, not the engines' own copies: gone now.
+    assert wait_for("the registry to answer that the image is unknown", lambda: lab.ssh(
+        "docker", "manifest", "inspect", pinned[0], check=False).rc != 0, timeout=60)
+
+    restored = lab.playbook(RESTORE_PLAYBOOK, "-e", json.dumps(repository))
+    assert restored.rc == 0, restored.tail(60)
+    FIGURES["restore_s"] = restored.seconds
+    for manager in managers:
+        assert host_ssh(lab, fleet, manager, "cat", ledger).stdout == saved, manager
+    # Every image the last release pinned is there again, by digest, and the app still answers.
+    for image in pinned:
+        asked = lab.ssh("docker", "manifest", "inspect", image, check=False)
+        assert asked.rc == 0, asked
+    assert lab.ask(ENVIRONMENT)
+    again = lab.playbook(RESTORE_PLAYBOOK, "-e", json.dumps(repository))
+    assert again.rc != 0 and "holds" in again.output and "repositories already" in again.output, again.tail(40)
