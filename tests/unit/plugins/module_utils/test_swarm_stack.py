@@ -662,40 +662,36 @@ def oneshot_still_running() -> Snapshot:
     return Snapshot(listed=snap.listed, services=snap.services, tasks=tasks)
 
 
-def test_a_one_shot_deployed_just_now_is_given_time_to_finish() -> None:
+def wait_for_the_one_shot(options: Options, *snapshots: Snapshot, settle: float = 15) -> tuple[Any, bool, FakeClock]:
+    """The oneshot case's wait over these snapshots in turn: its report, whether it timed out, the clock."""
     clock = FakeClock()
-    stack = SnapshotsInTurn("fx-oneshot", oneshot_still_running(), oneshot_still_running(), snapshot("oneshot"))
+    stack = SnapshotsInTurn("fx-oneshot", *snapshots)
     expected = render("fx-oneshot", definition("oneshot")).hashes
-    reports, timed_out, _error = wait_for_convergence(
-        stack, expected, Options("x", timeout=300), clock, clock.sleep, settle=15
+    reports, timed_out, _error = wait_for_convergence(stack, expected, options, clock, clock.sleep, settle=settle)
+    return reports["once"], timed_out, clock
+
+
+def test_a_one_shot_deployed_just_now_is_given_time_to_finish() -> None:
+    once, timed_out, clock = wait_for_the_one_shot(
+        Options("x", timeout=300), oneshot_still_running(), oneshot_still_running(), snapshot("oneshot")
     )
-    once = reports["once"]
     assert (once.state, once.running, once.completed, timed_out, clock.sleeps) == ("converged", 0, 2, False, [2, 2])
     assert "finishing" not in once.as_dict()
 
 
 def test_a_one_shot_still_running_after_the_settle_time_is_a_long_running_service() -> None:
-    clock = FakeClock()
-    stack = SnapshotsInTurn("fx-oneshot", oneshot_still_running())
-    expected = render("fx-oneshot", definition("oneshot")).hashes
     options = Options("x", timeout=300, poll_interval=4)
-    reports, timed_out, _error = wait_for_convergence(stack, expected, options, clock, clock.sleep, settle=15)
-    once = reports["once"]
+    once, timed_out, clock = wait_for_the_one_shot(options, oneshot_still_running())
     assert (once.state, once.running, once.completed, timed_out) == ("converged", 2, 0, False)
     assert clock.sleeps == [4, 4, 4, 3]
     # Without a deploy just now (settle 0), what runs is what the wait reports at once.
-    clock = FakeClock()
-    reports, _timed_out, _error = wait_for_convergence(stack, expected, options, clock, clock.sleep)
-    assert (reports["once"].running, clock.sleeps) == (2, [])
+    once, _timed_out, clock = wait_for_the_one_shot(options, oneshot_still_running(), settle=0)
+    assert (once.running, clock.sleeps) == (2, [])
 
 
 def test_the_settle_time_ends_at_the_timeout() -> None:
-    clock = FakeClock()
-    stack = SnapshotsInTurn("fx-oneshot", oneshot_still_running())
-    expected = render("fx-oneshot", definition("oneshot")).hashes
-    options = Options("x", timeout=5, poll_interval=2)
-    reports, timed_out, _error = wait_for_convergence(stack, expected, options, clock, clock.sleep, settle=15)
-    assert (reports["once"].state, timed_out, sum(clock.sleeps)) == ("converged", False, 5)
+    once, timed_out, clock = wait_for_the_one_shot(Options("x", timeout=5, poll_interval=2), oneshot_still_running())
+    assert (once.state, timed_out, sum(clock.sleeps)) == ("converged", False, 5)
 
 
 def test_wait_rides_out_a_failed_read() -> None:
