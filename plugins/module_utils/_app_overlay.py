@@ -30,6 +30,9 @@ The overlay (a mapping, usually inventory variables; every key optional but
           labels: {disk: ssd}    # other node labels
           constraints: ["node.role==worker"]
           max_replicas_per_node: 1
+        backup:                  # playbooks/backup.yml, for the service's named volumes
+          before: [redis-cli, save]  # run in each running container first (docker exec)
+          pause: false           # pause its containers while the volumes are read
     secrets: {db_password: "..."}  # contents of Compose top-level secrets (from vault)
     configs: {nginx_conf: "..."}   # contents of Compose top-level configs
     allow: [depends_on.condition]  # report keys accepted (or service:key for one service)
@@ -39,6 +42,7 @@ Values from the overlay are taken literally, never interpolated.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,7 +97,13 @@ _SERVICE_OVERLAY_KEYS = (
     "health_path",
     "retry",
     "drain",
+    "backup",
 )
+_BACKUP_OVERLAY_KEYS = ("before", "pause")
+# Container labels backup.yml reads on each node: the hook's argv (JSON) and
+# whether to pause the service's containers while its volumes are read.
+BACKUP_BEFORE_LABEL = "drover.backup.before"
+BACKUP_PAUSE_LABEL = "drover.backup.pause"
 # Keys that only mean something for a service the edge routes to.
 _ROUTE_OVERLAY_KEYS = ("port", "health_path", "retry", "drain")
 _HEALTH_PATH = re.compile(r"/[\x21-\x7e]*")
@@ -117,6 +127,11 @@ class ServiceOverlay:
     health_path: str | None = None
     retry: int | None = None
     drain: float | None = None
+    # backup.yml's consistency hook: run in each running container of the
+    # service (docker exec) before its named volumes are read; and/or pause
+    # those containers while the volumes are read.
+    backup_before: list[str] | None = None
+    backup_pause: bool = False
 
 
 @dataclass
@@ -219,7 +234,29 @@ def _service_overlay(name: str, value: Any) -> ServiceOverlay:
         overlay.environment[key] = None if item is None else _scalar_text(item)
     if "placement" in data:
         overlay.placement = _placement_overlay(data["placement"], f"{where}.placement")
+    if data.get("backup") is not None:
+        _backup_overlay(overlay, data["backup"], f"{where}.backup")
     return overlay
+
+
+def _backup_overlay(overlay: ServiceOverlay, value: Any, where: str) -> None:
+    data = _mapping(value, where)
+    _unknown_keys(data, _BACKUP_OVERLAY_KEYS, where)
+    before = data.get("before")
+    if before is not None:
+        if isinstance(before, str) and before.strip():
+            overlay.backup_before = ["/bin/sh", "-c", before]
+        elif isinstance(before, list) and before and all(isinstance(item, str) and item for item in before):
+            overlay.backup_before = list(before)
+        else:
+            raise OverlayError(
+                f"{where}.before must be a command, as a string (run by /bin/sh -c) or a list of words such as"
+                f" [redis-cli, save], not {before!r}"
+            )
+    pause = data.get("pause", False)
+    if not isinstance(pause, bool):
+        raise OverlayError(f"{where}.pause must be true or false, not {pause!r}")
+    overlay.backup_pause = pause
 
 
 def _contents(value: Any, where: str) -> dict[str, str]:
@@ -294,6 +331,10 @@ def _apply_overlay(service: Service, overlay: ServiceOverlay) -> None:
         service.placement.constraints.extend(c for c in placement.constraints if c not in service.placement.constraints)
         if placement.max_replicas_per_node is not None:
             service.placement.max_replicas_per_node = placement.max_replicas_per_node
+    if overlay.backup_before is not None:
+        service.labels[BACKUP_BEFORE_LABEL] = json.dumps(overlay.backup_before)
+    if overlay.backup_pause:
+        service.labels[BACKUP_PAUSE_LABEL] = "true"
     if overlay.domain is not None:
         service.domain = overlay.domain
         service.port = overlay.port if overlay.port is not None else _routed_port(service)

@@ -23,7 +23,7 @@ import pytest
 from .lab import Lab, Run, extra_vars
 
 PLAYBOOK = "playbooks/backup.yml"
-HOSTS_PLAY = "PLAY [Back up the ledgers and the registry's images]"
+HOSTS_PLAY = "PLAY [Back up the ledgers, the registry's images and the app's volumes]"
 
 
 @pytest.fixture(scope="module")

@@ -764,11 +764,44 @@ def test_service_keys_the_model_keeps_as_written(tmp_path: Path) -> None:
             "memory must be a size",
             id="memory",
         ),
+        pytest.param(
+            {"environment": "dev", "services": {"web": {"backup": {"befor": "redis-cli save"}}}},
+            r"services.web.backup has unknown keys befor; known: before, pause",
+            id="backup-key",
+        ),
+        pytest.param(
+            {"environment": "dev", "services": {"web": {"backup": {"before": ["pg_dump", 3]}}}},
+            r"backup.before must be a command, as a string \(run by /bin/sh -c\) or a list of words",
+            id="backup-before",
+        ),
+        pytest.param(
+            {"environment": "dev", "services": {"web": {"backup": {"pause": "yes"}}}},
+            "backup.pause must be true or false, not 'yes'",
+            id="backup-pause",
+        ),
     ],
 )
 def test_overlay_errors(overlay: dict[str, Any], message: str) -> None:
     with pytest.raises(OverlayError, match=message):
         parse_overlay(overlay)
+
+
+@pytest.mark.parametrize(
+    ("backup", "labels"),
+    [
+        pytest.param({"before": ["redis-cli", "save"]}, {"drover.backup.before": '["redis-cli", "save"]'}, id="argv"),
+        pytest.param(
+            {"before": "pg_dump -f /data/dump.sql app", "pause": True},
+            {"drover.backup.before": '["/bin/sh", "-c", "pg_dump -f /data/dump.sql app"]', "drover.backup.pause": "true"},
+            id="shell-and-pause",
+        ),
+        pytest.param({"pause": False}, {}, id="nothing"),
+    ],
+)
+def test_overlay_backup_hooks_become_container_labels(tmp_path: Path, backup: dict[str, Any],
+                                                      labels: dict[str, str]) -> None:
+    service = one_service(tmp_path, "image: app:1\nlabels: {team: shop}\n", {"services": {"app": {"backup": backup}}})
+    assert service.labels == {"team": "shop", **labels}
 
 
 def test_overlay_secret_that_is_not_a_string_is_not_echoed() -> None:
