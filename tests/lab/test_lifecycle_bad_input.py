@@ -8,6 +8,7 @@ later than the first localhost plays would show as a host task or an unreachable
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -162,3 +163,60 @@ def test_restore_refuses_bad_input_before_any_host(
     _refused_on_the_controller(returncode, output, message)
     assert "PLAY [Put the ledgers and the registry's images back]" not in output, output
     assert password not in output
+
+
+def _backup_snapshot(tmp_path: Path, password: str, volumes: list[dict]) -> Path:
+    """A restic repository with one snapshot shaped as backup.yml writes it: a manifest naming two
+    environments and the given volumes, and the volumes' tars, their sha256 as the manifest says."""
+    repository, folder = tmp_path / "restic", tmp_path / "backup"
+    files = []
+    for volume in volumes:
+        archive = folder / volume["archive"]
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        archive.write_bytes(b"not really a tar\n")
+        files.append({"path": volume["archive"], "size": archive.stat().st_size,
+                      "sha256": hashlib.sha256(archive.read_bytes()).hexdigest()})
+    environments = {name: {"stack": f"shop-{name}", "ledger": None, "releases": 0, "last_release": None}
+                    for name in ("preprod", "prod")}
+    (folder / "manifest.json").write_text(json.dumps({
+        "started": "2026-12-01T02:00:00Z", "finished": "2026-12-01T02:01:00Z", "environments": environments,
+        "registry": {"archive": None}, "volumes": volumes, "files": files}))
+    env = {**os.environ, "RESTIC_REPOSITORY": str(repository), "RESTIC_PASSWORD": password}
+    # restic's host is the inventory's folder name, as backup.yml names it.
+    for argv in (["restic", "init"], ["restic", "backup", "--tag", "drover", "--host", tmp_path.name, "."]):
+        done = subprocess.run(argv, env=env, cwd=folder, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    return repository
+
+
+def _volume(node: str, environment: str, service: str) -> dict:
+    stack = f"shop-{environment}"
+    return {"node": node, "volume": f"{stack}_data", "stack": stack, "environment": environment,
+            "services": [f"{stack}_{service}"], "archive": f"volumes/{node}/{stack}_data.tar",
+            "before": [], "paused": []}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param({"service": "db"}, "holds preprod, prod; name the environment of db with -e env=",
+                     id="a service in two environments"),
+        pytest.param({"service": "cache", "env": "prod"},
+                     "holds no volume of service cache in prod (volumes of: shop-prod_db)",
+                     id="a service with no volume"),
+        pytest.param({"service": "db", "env": "prod"},
+                     "holds volumes of gone1, which this inventory has no swarm node for",
+                     id="a node the inventory lacks"),
+    ],
+)
+def test_restoring_a_services_volumes_refuses_bad_input_before_any_host(
+    run_playbook: Runner, tmp_path: Path, extra: dict, message: str
+) -> None:
+    password = "lab-only-restore"
+    repository = _backup_snapshot(tmp_path, password, [_volume("m1", "preprod", "db"), _volume("gone1", "prod", "db")])
+    inventory = _inventory(tmp_path, ["m1"], [], [])
+    returncode, output = run_playbook(RESTORE, inventory, "-e", json.dumps(
+        {"backup_repository": str(repository), "backup_repository_password": password, **extra}))
+    _refused_on_the_controller(returncode, output, message)
+    assert "nothing was changed" in output, output
+

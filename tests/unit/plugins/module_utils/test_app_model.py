@@ -792,7 +792,10 @@ def test_overlay_errors(overlay: dict[str, Any], message: str) -> None:
         pytest.param({"before": ["redis-cli", "save"]}, {"drover.backup.before": '["redis-cli", "save"]'}, id="argv"),
         pytest.param(
             {"before": "pg_dump -f /data/dump.sql app", "pause": True},
-            {"drover.backup.before": '["/bin/sh", "-c", "pg_dump -f /data/dump.sql app"]', "drover.backup.pause": "true"},
+            {
+                "drover.backup.before": '["/bin/sh", "-c", "pg_dump -f /data/dump.sql app"]',
+                "drover.backup.pause": "true",
+            },
             id="shell-and-pause",
         ),
         pytest.param({"pause": False}, {}, id="nothing"),
