@@ -74,6 +74,10 @@ def _question_problems(where: str, question: Spec, option: Spec, entry: str) -> 
             str(choice).isdigit() for choice in _choices(question)):
         # AWX answers with the choice's text; the entry point converts a number's text to an int.
         pass
+    elif kind == "multiplechoice" and option_type == "bool" and _choices(question) and all(
+            str(choice) in ("true", "false") for choice in _choices(question)):
+        # Likewise "true" and "false": the argument spec's bool takes them.
+        pass
     elif option_type not in FITS[kind]:
         problems.append(f"{where}: asks {variable} as {kind}; entry point {entry} takes {option_type}")
     choices = _choices(question)
@@ -276,6 +280,17 @@ def test_an_answer_of_the_wrong_type_is_caught(awx: dict[str, Any]) -> None:
 
     assert problems == [
         f"job template 'rollback {env}', survey 'rollback': asks release as text; entry point rollback takes int"
+        for env in awx["environments"]
+    ]
+
+
+def test_a_yes_or_no_choice_other_than_true_and_false_is_caught(awx: dict[str, Any]) -> None:
+    planted = _planted(awx, "restore", "force")
+    planted["question"]["choices"] = ["no", "yes"]
+    planted["question"]["default"] = "no"
+
+    assert survey_problems(**planted["data"]) == [
+        f"job template 'restore {env}', survey 'restore': asks force as multiplechoice; entry point restore takes bool"
         for env in awx["environments"]
     ]
 
