@@ -17,10 +17,11 @@ In this order, each test starting from where the one before left the fleet:
    requests, every node upgraded, Ready and Active;
 4. a failure planted on the second node (a package that does not exist, in its host_vars) stops the run: that
    node is left drained, the third untouched;
-5. backup.yml into a restic repository; a manager's ledger changed is not overwritten by restore.yml without
-   force; then every manager's ledger and the registry's image store lost: restore.yml puts both back (the
-   ledgers byte for byte, every pinned image asked of the registry by digest), the app answers throughout, and
-   a second restore is refused, the registry holding images.
+5. backup.yml into a restic repository, a known value written into Redis first; a manager's ledger changed is
+   not overwritten by restore.yml without force; then every manager's ledger, the registry's image store and
+   Redis's volume on every node lost: restore.yml puts them back (the ledgers byte for byte, every pinned image
+   asked of the registry by digest, the value in Redis's dump on its node), the app answers once Redis is
+   scaled up again, and a second restore is refused, the registry holding images.
 
 Marked `lifecycle`, and skipped unless DROVER_E2E_LIFECYCLE=1.
 DROVER_E2E_LIFECYCLE_NET=NET:SUBNET  default drover-lifecycle:198.18.21.0/24
@@ -259,6 +260,16 @@ def test_the_ledgers_and_the_registry_come_back_from_the_restic_repository(fleet
     ledger = f"{LEDGER_DIR}/{stack}.json"
     saved = lab.ssh("cat", ledger).stdout
     pinned = sorted(json.loads(saved)["releases"][-1]["images"].values())
+    # Known data in Redis's volume, on the node Redis runs on; its backup hook (redis-cli save) writes it out.
+    redis = f"{stack}_redis"
+    volume = f"{stack}_redis-data"
+    value = f"drill-{time.time_ns()}"
+    redis_node = lab.ssh("docker", "service", "ps", redis, "--filter", "desired-state=running",
+                         "--format", "{{.Node}}").stdout.split()[0]
+    redis_id = host_ssh(lab, fleet, redis_node, "docker", "ps", "-q", "--filter",
+                        f"label=com.docker.swarm.service.name={redis}").stdout.split()[0]
+    assert host_ssh(lab, fleet, redis_node, "docker", "exec", redis_id, "redis-cli", "set", "drill", value).stdout \
+        .strip() == "OK"
     backed_up = lab.playbook(BACKUP_PLAYBOOK, "-e", json.dumps(repository))
     assert backed_up.rc == 0, backed_up.tail(40)
     FIGURES["backup_s"] = backed_up.seconds
@@ -272,9 +283,13 @@ def test_the_ledgers_and_the_registry_come_back_from_the_restic_repository(fleet
         refused.tail(40)
     assert "nothing was changed" in refused.output, refused.tail(40)
 
-    # The loss: every manager's ledger, and the registry's image store.
+    # The loss: every manager's ledger, the registry's image store, and Redis's volume on every node.
     for manager in managers:
         host_ssh(lab, fleet, manager, "rm", "-f", ledger)
+    lab.ssh("docker", "service", "scale", "--detach=false", f"{redis}=0")
+    holders = [name for name in manager_names(lab)
+               if host_ssh(lab, fleet, name, "docker", "volume", "rm", volume, check=False).rc == 0]
+    assert redis_node in holders, holders
     registry = lab  # the registry runs on the first manager (nuc1)
     mountpoint = registry.ssh("docker", "volume", "inspect", "-f", "{{.Mountpoint}}", "drover-registry").stdout.strip()
     registry.ssh("docker", "stop", "drover-registry")
@@ -289,6 +304,10 @@ def test_the_ledgers_and_the_registry_come_back_from_the_restic_repository(fleet
     FIGURES["restore_s"] = restored.seconds
     for manager in managers:
         assert host_ssh(lab, fleet, manager, "cat", ledger).stdout == saved, manager
+    # Redis's volume is back on its node with the value written before the backup, and Redis starts on it.
+    mount = host_ssh(lab, fleet, redis_node, "docker", "volume", "inspect", "-f", "{{.Mountpoint}}", volume).stdout
+    assert host_ssh(lab, fleet, redis_node, "grep", "-c", "-F", value, f"{mount.strip()}/dump.rdb").rc == 0
+    lab.ssh("docker", "service", "scale", "--detach=false", f"{redis}=1")
     # Every image the last release pinned is there again, by digest, and the app still answers.
     for image in pinned:
         asked = lab.ssh("docker", "manifest", "inspect", image, check=False)
