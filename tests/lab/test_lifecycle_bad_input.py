@@ -219,4 +219,3 @@ def test_restoring_a_services_volumes_refuses_bad_input_before_any_host(
         {"backup_repository": str(repository), "backup_repository_password": password, **extra}))
     _refused_on_the_controller(returncode, output, message)
     assert "nothing was changed" in output, output
-
